@@ -1,0 +1,16 @@
+// Every built-in connector, registered explicitly: no static self-registration.
+#include "connectors/connector.h"
+
+namespace sluice {
+
+void RegisterFileSourceConnector(ConnectorRegistry& registry);
+void RegisterSqliteConnector(ConnectorRegistry& registry);
+void RegisterFileSinkConnectors(ConnectorRegistry& registry);  // jsonl, csv, stdout, discard
+
+void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
+  RegisterFileSourceConnector(registry);
+  RegisterSqliteConnector(registry);
+  RegisterFileSinkConnectors(registry);
+}
+
+}  // namespace sluice

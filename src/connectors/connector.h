@@ -1,0 +1,123 @@
+#pragma once
+// Source and Sink: the two interfaces every connector implements, and the registry that maps a
+// `type:` in a pipeline to a factory. Lifecycle and threading are stated on each class.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config_node.h"
+#include "config/options.h"
+#include "core/position.h"
+#include "core/status.h"
+
+namespace sluice {
+
+class StateStore;
+class Logger;
+
+// What every connector is given when it is created.
+struct ConnectorContext {
+  std::string pipeline;       // pipeline name
+  std::string base_dir;       // directory of the pipeline file; relative paths resolve here
+  std::string state_dir;      // directory of the embedded state store
+  StateStore* state = nullptr;  // embedded state store (schemas, non-transactional sink state)
+  Logger* log = nullptr;
+  // Schema fixed by the pipeline (`schema:`) or contract, per stream; empty when inferred.
+  std::map<std::string, Schema> declared_schemas;
+  bool dry_run = false;
+};
+
+// The runtime's side of a running source. Emit blocks while the channel is full (backpressure).
+// It returns Cancelled when the run is stopping; the source should then return promptly.
+class Emitter {
+ public:
+  virtual ~Emitter() = default;
+  virtual Status Emit(Envelope env) = 0;
+  virtual bool StopRequested() const = 0;
+};
+
+// Lifecycle: Open once, then Run once on the source thread, then destruction. OnCommitted is
+// called from the sink thread while Run is in progress, so it must be thread-safe.
+class Source {
+ public:
+  virtual ~Source() = default;
+  // `committed` holds the positions durable in the sink, from which the source resumes.
+  virtual Status Open(const StateMap& committed) = 0;
+  // Emits envelopes in source order until the input is exhausted (batch) or a stop is requested.
+  // A returned transient error is retried by the runtime from the last committed position.
+  virtual Status Run(Emitter& out) = 0;
+  // End-to-end acknowledgement: these positions are durable in the sink.
+  virtual void OnCommitted(const std::vector<SourcePosition>& positions) { (void)positions; }
+  // Bytes the run will read in total, when known (for the progress ETA).
+  virtual std::optional<uint64_t> TotalBytes() const { return std::nullopt; }
+  // Lines shown by `sluice check` about the plan (files found, units ...).
+  virtual std::vector<std::string> DescribePlan() { return {}; }
+};
+
+// What a commit stores with the rows, atomically.
+struct CommitState {
+  std::vector<SourcePosition> positions;  // latest per (stream, key) in the group
+  RunCounters counters;                   // counts of this group
+};
+
+// Lifecycle: Open, then LoadState, then any number of commit groups (Write* then Commit, or
+// Abort), then Finish on a successful end of input, then Close. All calls come from one thread.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual Status Open() = 0;
+  // The committed positions of this pipeline in this sink.
+  virtual Result<StateMap> LoadState() = 0;
+  // Adds rows to the open commit group (a group opens implicitly with the first Write).
+  virtual Status Write(const RecordBatch& batch) = 0;
+  // Makes the group's rows and `state` durable together. After OK, a crash keeps both; after an
+  // error, neither.
+  virtual Status Commit(const CommitState& state) = 0;
+  // Drops the open group's rows.
+  virtual Status Abort() = 0;
+  // The input is exhausted and every group is committed (replace mode swaps here).
+  virtual Status Finish() { return Status::OK(); }
+  virtual Status Close() { return Status::OK(); }
+  // Forgets committed state: of one stream, or of all when `stream` is empty.
+  virtual Status ResetState(const std::string& stream) = 0;
+  // True when Commit is atomic with the rows (state lives in the sink); false when the embedded
+  // state store holds it.
+  virtual bool transactional() const = 0;
+  // Short description for `check` and logs, never with secrets: "sqlite quickstart.db table events".
+  virtual std::string Describe() const = 0;
+};
+
+using SourceFactory =
+    std::function<Result<std::unique_ptr<Source>>(const ConnectorContext&, const ConfigNode&)>;
+using SinkFactory =
+    std::function<Result<std::unique_ptr<Sink>>(const ConnectorContext&, const ConfigNode&)>;
+
+struct ConnectorInfo {
+  std::string type;
+  std::string kind;         // "source" or "sink"
+  std::string summary;      // one line
+  std::string delivery;     // "exactly-once", "at-least-once" ...
+  OptionSchema options;
+  SourceFactory make_source;
+  SinkFactory make_sink;
+};
+
+class ConnectorRegistry {
+ public:
+  void Add(ConnectorInfo info);
+  const ConnectorInfo* Find(const std::string& kind, const std::string& type) const;
+  const std::vector<ConnectorInfo>& all() const { return connectors_; }
+
+ private:
+  std::vector<ConnectorInfo> connectors_;
+};
+
+// Every built-in connector, registered explicitly (builtin_connectors.cc).
+void RegisterBuiltinConnectors(ConnectorRegistry& registry);
+const ConnectorRegistry& BuiltinConnectors();
+
+}  // namespace sluice

@@ -1,0 +1,130 @@
+#include "core/column.h"
+
+namespace sluice {
+
+ColumnBuilder::ColumnBuilder(DataType type) : type_(type) {
+  if (type_.IsVarWidth()) offsets_.push_back(0);
+}
+
+void ColumnBuilder::SetValidityBit(int64_t i, bool v) {
+  size_t byte = static_cast<size_t>(i >> 3);
+  if (validity_.size() <= byte) validity_.resize(byte + 1, 0);
+  if (v) validity_[byte] |= static_cast<uint8_t>(1u << (i & 7));
+  else validity_[byte] &= static_cast<uint8_t>(~(1u << (i & 7)));
+}
+
+void ColumnBuilder::AppendNull() {
+  if (validity_.empty()) {
+    // First null: every earlier value was valid.
+    validity_.assign(static_cast<size_t>((length_ >> 3) + 1), 0);
+    for (int64_t i = 0; i < length_; ++i) SetValidityBit(i, true);
+  }
+  SetValidityBit(length_, false);
+  ++null_count_;
+  if (type_.IsVarWidth()) {
+    offsets_.push_back(offsets_.back());
+  } else if (type_.id == TypeId::kBool) {
+    if (values_.size() <= static_cast<size_t>(length_ >> 3)) values_.push_back(0);
+  } else {
+    values_.resize(values_.size() + type_.FixedWidth(), 0);
+  }
+  ++length_;
+}
+
+void ColumnBuilder::AppendBool(bool v) {
+  MarkValid();
+  size_t byte = static_cast<size_t>(length_ >> 3);
+  if (values_.size() <= byte) values_.push_back(0);
+  if (v) values_[byte] |= static_cast<uint8_t>(1u << (length_ & 7));
+  ++length_;
+}
+
+void ColumnBuilder::AppendInt64(int64_t v) {
+  MarkValid();
+  Store(v);
+  ++length_;
+}
+
+void ColumnBuilder::AppendFloat64(double v) {
+  MarkValid();
+  Store(v);
+  ++length_;
+}
+
+void ColumnBuilder::AppendDate(int32_t v) {
+  MarkValid();
+  Store(v);
+  ++length_;
+}
+
+void ColumnBuilder::AppendDecimal(int128_t v) {
+  MarkValid();
+  Store(v);
+  ++length_;
+}
+
+void ColumnBuilder::AppendBytes(std::string_view v) {
+  MarkValid();
+  values_.insert(values_.end(), v.begin(), v.end());
+  offsets_.push_back(static_cast<int32_t>(values_.size()));
+  ++length_;
+}
+
+void ColumnBuilder::AppendFrom(const Column& src, int64_t i) {
+  if (src.IsNull(i)) {
+    AppendNull();
+    return;
+  }
+  switch (type_.id) {
+    case TypeId::kBool: AppendBool(src.BoolAt(i)); break;
+    case TypeId::kInt64:
+    case TypeId::kTime:
+    case TypeId::kTimestamp: AppendInt64(src.Int64At(i)); break;
+    case TypeId::kFloat64: AppendFloat64(src.Float64At(i)); break;
+    case TypeId::kDate: AppendDate(src.DateAt(i)); break;
+    case TypeId::kDecimal: AppendDecimal(src.DecimalAt(i)); break;
+    default: AppendBytes(src.BytesAt(i)); break;
+  }
+}
+
+void ColumnBuilder::Truncate(int64_t n) {
+  if (n >= length_) return;
+  if (!validity_.empty()) {
+    for (int64_t i = n; i < length_; ++i) {
+      if (!((validity_[i >> 3] >> (i & 7)) & 1)) --null_count_;
+    }
+    validity_.resize(static_cast<size_t>((n + 7) >> 3));
+    if (n & 7) validity_.back() &= static_cast<uint8_t>((1u << (n & 7)) - 1);
+    if (null_count_ == 0) validity_.clear();
+  }
+  if (type_.IsVarWidth()) {
+    offsets_.resize(static_cast<size_t>(n) + 1);
+    values_.resize(static_cast<size_t>(offsets_.back()));
+  } else if (type_.id == TypeId::kBool) {
+    values_.resize(static_cast<size_t>((n + 7) >> 3));
+    if (n & 7) values_.back() &= static_cast<uint8_t>((1u << (n & 7)) - 1);
+  } else {
+    values_.resize(static_cast<size_t>(n) * type_.FixedWidth());
+  }
+  length_ = n;
+}
+
+ColumnPtr ColumnBuilder::Finish() {
+  auto col = std::make_shared<Column>();
+  col->type_ = type_;
+  col->length_ = length_;
+  col->null_count_ = null_count_;
+  if (!validity_.empty()) validity_.resize(static_cast<size_t>((length_ + 7) >> 3), 0);
+  col->validity_ = std::move(validity_);
+  col->values_ = std::move(values_);
+  col->offsets_ = std::move(offsets_);
+  validity_.clear();
+  values_.clear();
+  offsets_.clear();
+  if (type_.IsVarWidth()) offsets_.push_back(0);
+  length_ = 0;
+  null_count_ = 0;
+  return col;
+}
+
+}  // namespace sluice

@@ -1,0 +1,74 @@
+#pragma once
+// RecordBatch: an immutable set of rows in columnar form, plus the stream it belongs to and the
+// origin of every row (for quarantine records raised by later stages). RecordBatchBuilder builds
+// one row at a time or column by column; it is used by one thread at a time.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/column.h"
+#include "core/types.h"
+
+namespace sluice {
+
+// Target size of a batch (DESIGN.md): about 64K rows or 4 MiB, whichever comes first.
+inline constexpr int64_t kBatchRows = 65536;
+inline constexpr size_t kBatchBytes = 4u << 20;
+
+class RecordBatch {
+ public:
+  RecordBatch(SchemaPtr schema, std::vector<ColumnPtr> columns, int64_t num_rows)
+      : schema_(std::move(schema)), columns_(std::move(columns)), num_rows_(num_rows) {}
+  const SchemaPtr& schema() const { return schema_; }
+  const Column& column(size_t i) const { return *columns_[i]; }
+  const std::vector<ColumnPtr>& columns() const { return columns_; }
+  int64_t num_rows() const { return num_rows_; }
+  size_t ByteSize() const;
+
+  // The stream (table, file set, topic) the rows came from.
+  std::string stream;
+  // Where the rows came from: a unit name (file path, table) and, per row, a line number or
+  // offset within it. May be empty for sources that have no row-level origin.
+  std::string origin_unit;
+  std::vector<int64_t> origin_lines;
+
+ private:
+  SchemaPtr schema_;
+  std::vector<ColumnPtr> columns_;
+  int64_t num_rows_;
+};
+
+using RecordBatchPtr = std::shared_ptr<const RecordBatch>;
+
+class RecordBatchBuilder {
+ public:
+  explicit RecordBatchBuilder(SchemaPtr schema);
+  const SchemaPtr& schema() const { return schema_; }
+  ColumnBuilder& column(size_t i) { return columns_[i]; }
+  size_t num_columns() const { return columns_.size(); }
+  int64_t num_rows() const { return num_rows_; }
+  size_t ByteSize() const;
+  bool Full() const { return num_rows_ >= kBatchRows || ByteSize() >= kBatchBytes; }
+
+  // After a value has been appended to every column: the row is complete.
+  void CommitRow(int64_t origin_line) {
+    ++num_rows_;
+    origin_lines_.push_back(origin_line);
+  }
+  // Drops the values appended since the last CommitRow.
+  void RollbackRow();
+  // Widens the schema by one nullable field; rows already built get null for it.
+  void AddField(const Field& field);
+  // Builds the batch and leaves the builder empty, with the same schema.
+  RecordBatchPtr Finish(const std::string& stream, const std::string& origin_unit);
+
+ private:
+  SchemaPtr schema_;
+  std::vector<ColumnBuilder> columns_;
+  int64_t num_rows_ = 0;
+  std::vector<int64_t> origin_lines_;
+};
+
+}  // namespace sluice
