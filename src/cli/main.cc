@@ -1,2 +1,89 @@
-#include <cstdio>
-int main() { std::puts("sluice"); return 0; }
+// sluice: the command-line entry point. Parses arguments and dispatches to cli/commands.
+
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "runtime/pipeline.h"
+
+int main(int argc, char** argv) {
+  using namespace sluice;
+  CLI::App app{"sluice: a data ingestion engine that loses nothing and tells you what happened to every row"};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+  GlobalFlags g;
+  app.add_option("--log-format", g.log_format, "Log lines on stderr: text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", g.log_level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+
+  std::string pipeline, stream, file, format, out_path, type;
+  bool dry_run = false, schemas = false;
+  int64_t limit = 50;
+
+  auto* run = app.add_subcommand("run", "Run a pipeline: batch sources finish, streaming ones run until SIGTERM");
+  run->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  run->add_flag("--json", g.json, "Print the run summary as one JSON object");
+  run->add_flag("--dry-run", dry_run, "Read, parse and check everything; write nothing");
+
+  auto* check = app.add_subcommand("check", "Validate a pipeline, test its connections and print the plan");
+  check->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  check->add_flag("--json", g.json, "Machine-readable output");
+
+  auto* infer = app.add_subcommand("infer", "Infer a schema from a sample of a file");
+  infer->add_option("file", file, "CSV or JSON-lines file (optionally .gz/.zst)")->required();
+  infer->add_option("--format", format, "csv or jsonl (default: from the extension)");
+  infer->add_option("-o,--output", out_path, "Write the schema YAML to this file instead of stdout");
+
+  auto* state = app.add_subcommand("state", "Show or reset a pipeline's checkpoints");
+  state->require_subcommand(1);
+  auto* show = state->add_subcommand("show", "Checkpoints per stream, counters, schema versions and recent runs");
+  show->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  show->add_option("--stream", stream, "Only this stream");
+  show->add_flag("--json", g.json, "Machine-readable output");
+  auto* reset = state->add_subcommand("reset", "Forget checkpoints, so the next run reads everything again");
+  reset->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  reset->add_option("--stream", stream, "Only this stream");
+  reset->add_flag("--schema", schemas, "Also forget the inferred schema versions");
+
+  auto* conns = app.add_subcommand("connectors", "List connectors, or describe one with its options");
+  auto* describe = conns->add_subcommand("describe", "Every option of one connector, with its default and doc");
+  describe->add_option("type", type, "Connector type, e.g. file or sqlite")->required();
+  conns->add_flag("--json", g.json, "Machine-readable output");
+
+  auto* quarantine = app.add_subcommand("quarantine", "Inspect rows that were rejected, with their reasons");
+  quarantine->require_subcommand(1);
+  auto* qlist = quarantine->add_subcommand("list", "Rejected rows summarised by stream, rule and column");
+  qlist->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  qlist->add_flag("--json", g.json, "Machine-readable output");
+  auto* qshow = quarantine->add_subcommand("show", "Rejected rows with origin, reason and raw text");
+  qshow->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  qshow->add_option("--limit", limit, "At most this many rows")->capture_default_str();
+  qshow->add_flag("--json", g.json, "One JSON object per row");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+
+  Logger log(stderr);
+  log.SetJson(g.log_format == "json");
+  log.SetLevel(g.log_level == "debug" ? LogLevel::kDebug
+               : g.log_level == "warn" ? LogLevel::kWarn
+               : g.log_level == "error" ? LogLevel::kError
+                                        : LogLevel::kInfo);
+
+  if (*run) return CmdRun(pipeline, dry_run, g, log);
+  if (*check) return CmdCheck(pipeline, g, log);
+  if (*infer) return CmdInfer(file, format, out_path, log);
+  if (*show) return CmdStateShow(pipeline, stream, g, log);
+  if (*reset) return CmdStateReset(pipeline, stream, schemas, log);
+  if (*conns) return CmdConnectors(*describe ? type : "", g);
+  if (*qlist) return CmdQuarantineList(pipeline, g, log);
+  if (*qshow) return CmdQuarantineShow(pipeline, limit, g, log);
+  return 2;
+}

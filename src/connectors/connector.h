@@ -56,6 +56,9 @@ class Source {
   virtual std::optional<uint64_t> TotalBytes() const { return std::nullopt; }
   // Lines shown by `sluice check` about the plan (files found, units ...).
   virtual std::vector<std::string> DescribePlan() { return {}; }
+  // Units that could not be read at all, each "name: reason". The other units still load; the
+  // run then ends with status "partial" and exit code 1. Called after Run returns.
+  virtual std::vector<std::string> Failures() const { return {}; }
 };
 
 // What a commit stores with the rows, atomically.

@@ -165,17 +165,17 @@ bool BatchAssembler::OnRow(const FieldRef* fields, const RowOrigin& origin, std:
       builder_.RollbackRow();
       const std::string& name = builder_.schema()->field(c).name;
       Reject(origin, raw, "type", name, "column '" + name + "': " + why);
-      return !builder_.Full();
+      return !Full();
     }
   }
   builder_.CommitRow(origin.line);
-  return !builder_.Full();
+  return !Full();
 }
 
 bool BatchAssembler::OnBadRow(const RowOrigin& origin, std::string_view raw, std::string reason) {
   ++rows_seen_;
   Reject(origin, raw, "parse", "", std::move(reason));
-  return rejects_.size() < 65536;
+  return !Full();
 }
 
 void BatchAssembler::Reject(const RowOrigin& origin, std::string_view raw, std::string rule,

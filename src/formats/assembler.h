@@ -39,6 +39,8 @@ class BatchAssembler : public RowConsumer {
   // The rows built since the last call (nullptr when none).
   RecordBatchPtr TakeBatch();
   std::vector<RejectedRow> TakeRejects();
+  // The decoder stopped because the batch is full (or too many rejects are buffered).
+  bool Full() const { return builder_.Full() || rejects_.size() >= 65536; }
   bool HasPending() const { return builder_.num_rows() > 0 || !rejects_.empty(); }
   const SchemaPtr& schema() const { return builder_.schema(); }
   int64_t rows_seen() const { return rows_seen_; }

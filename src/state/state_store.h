@@ -15,7 +15,6 @@
 #include "core/status.h"
 #include "core/types.h"
 
-struct sqlite3;
 
 namespace sluice {
 
@@ -36,6 +35,8 @@ struct SchemaVersion {
   Schema schema;
   std::string recorded_at;
 };
+
+class SqliteDb;
 
 class StateStore {
  public:
@@ -65,10 +66,10 @@ class StateStore {
   Result<std::vector<std::string>> RecentRuns(const std::string& pipeline, int limit);
 
  private:
-  explicit StateStore(std::string path) : path_(std::move(path)) {}
+  explicit StateStore(std::string path);
   Status Exec(const std::string& sql);
   std::string path_;
-  sqlite3* db_ = nullptr;
+  std::unique_ptr<SqliteDb> owner_;
   std::mutex mu_;
 };
 

@@ -1,5 +1,955 @@
-// STUB: replaced by the sqlite sink.
-#include "connectors/connector.h"
+// The `sqlite` sink. A commit group is one SQLite transaction: BEGIN IMMEDIATE at the group's
+// first Write (or at Commit when every row was quarantined), the rows, then the group's positions
+// and counters in `_sluice_state`, then COMMIT. A crash or an error before COMMIT leaves neither.
+//
+// Threading: one thread at a time (the sink stage), as the Sink interface states.
+
+#include "connectors/sqlite/sqlite_sink.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "core/strings.h"
+#include "core/values.h"
+#include "state/sqlite_db.h"
+#include "state/state_store.h"
+
 namespace sluice {
-void RegisterSqliteConnector(ConnectorRegistry&) {}
+namespace {
+
+enum class WriteMode { kAppend, kReplace, kUpsert };
+
+const char* ModeName(WriteMode m) {
+  switch (m) {
+    case WriteMode::kAppend: return "append";
+    case WriteMode::kReplace: return "replace";
+    case WriteMode::kUpsert: return "upsert";
+  }
+  return "append";
+}
+
+constexpr std::string_view kStagingSuffix = "__sluice_staging";
+constexpr std::string_view kKeyIndexSuffix = "__sluice_key";
+constexpr std::string_view kStagingSinkSuffix = "#staging";
+// Rows per multi-row INSERT. Fewer sqlite3_step calls per row; beyond ~64 rows the gain is flat
+// (see README, "Performance").
+constexpr int kRowsPerInsert = 64;
+
+struct SqliteSinkConfig {
+  std::string path;          // resolved against the pipeline's directory
+  std::string display_path;  // as the user wrote it, for Describe
+  std::string table;         // empty: the stream name; "{stream}" is replaced by it
+  WriteMode mode = WriteMode::kAppend;
+  std::vector<std::string> key;
+  std::string name;
+};
+
+// How one batch column is bound. Text forms (decimal, date, time, timestamp) are formatted into
+// a scratch buffer first, then bound without a copy.
+enum class BindKind { kBool, kInt64, kFloat64, kText, kBlob, kFormatted };
+
+BindKind KindOf(const DataType& t) {
+  switch (t.id) {
+    case TypeId::kBool: return BindKind::kBool;
+    case TypeId::kInt64: return BindKind::kInt64;
+    case TypeId::kFloat64: return BindKind::kFloat64;
+    case TypeId::kString:
+    case TypeId::kJson: return BindKind::kText;
+    case TypeId::kBinary: return BindKind::kBlob;
+    case TypeId::kDecimal:
+    case TypeId::kDate:
+    case TypeId::kTime:
+    case TypeId::kTimestamp: return BindKind::kFormatted;
+  }
+  return BindKind::kText;
+}
+
+// Declared column types. Decimals, dates and timestamps are TEXT: a declared type such as
+// DECIMAL or DATE would get NUMERIC affinity, and SQLite would turn "12.50" into 12.5.
+const char* DeclaredType(const DataType& t) {
+  switch (t.id) {
+    case TypeId::kBool:
+    case TypeId::kInt64: return "INTEGER";
+    case TypeId::kFloat64: return "REAL";
+    case TypeId::kBinary: return "BLOB";
+    default: return "TEXT";
+  }
+}
+
+// SQLite compares identifiers ASCII case-insensitively.
+std::string IdentKey(std::string_view name) { return ToLower(name); }
+
+std::string QuotedList(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    if (!out.empty()) out += ", ";
+    out += QuoteSqlIdent(n);
+  }
+  return out;
+}
+
+std::string RowOrigin(const RecordBatch& b, int64_t row) {
+  if (!b.origin_unit.empty() && row < static_cast<int64_t>(b.origin_lines.size())) {
+    return b.origin_unit + ":" + std::to_string(b.origin_lines[row]);
+  }
+  return "row " + std::to_string(row + 1) + " of a batch of stream '" + b.stream + "'";
+}
+
+// The column named in an SQLite constraint message ("NOT NULL constraint failed: t.amount",
+// "cannot store TEXT value in INTEGER column t.n"), or empty.
+std::string ColumnInMessage(const std::string& msg, const std::string& table) {
+  const std::string prefix = table + ".";
+  size_t at = msg.find(prefix);
+  if (at == std::string::npos) return {};
+  size_t start = at + prefix.size();
+  // A UNIQUE failure lists every column: "t.a, t.b". The first one is named.
+  size_t end = msg.find(", " + prefix, start);
+  return msg.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// One target table of this sink: its columns as SQLite knows them and the INSERT statements
+// prepared for the batch schema last seen. Valid within one transaction: a rollback may undo a
+// CREATE or ALTER, so the cache is dropped with it.
+struct Target {
+  std::string table;       // the physical table (the staging table in replace mode)
+  std::string user_table;  // the table the user sees
+  bool ready = false;      // `columns` read from the database
+  bool key_checked = false;  // upsert: the unique index on the key exists
+  std::set<std::string> columns;  // IdentKey of each column
+  Schema schema;           // the schema the statements below are prepared for
+  bool prepared = false;
+  std::vector<BindKind> kinds;
+  std::vector<int> key_fields;  // upsert: batch field of each key column
+  SqliteStmt multi;             // kRowsPerInsert rows (or fewer when columns are many)
+  int multi_rows = 0;
+  SqliteStmt single;
+};
+
+class SqliteSink final : public Sink {
+ public:
+  SqliteSink(const ConnectorContext& ctx, SqliteSinkConfig cfg)
+      : pipeline_(ctx.pipeline), log_(ctx.log), dry_run_(ctx.dry_run), cfg_(std::move(cfg)) {}
+
+  ~SqliteSink() override {
+    // Statements before the connection; closing with an open transaction rolls it back, which
+    // is what a crash does too.
+    targets_.clear();
+    put_state_ = SqliteStmt();
+    get_state_ = SqliteStmt();
+    if (ro_db_) sqlite3_close_v2(ro_db_);
+  }
+
+  Status Open() override;
+  Result<StateMap> LoadState() override;
+  Status Write(const RecordBatch& batch) override;
+  Status Commit(const CommitState& state) override;
+  Status Abort() override;
+  Status Finish() override;
+  Status Close() override;
+  Status ResetState(const std::string& stream) override;
+  bool transactional() const override { return true; }
+  std::string Describe() const override;
+
+ private:
+  // The sink name positions are stored under: replace mode stages them with its rows.
+  std::string StateSink() const {
+    return cfg_.mode == WriteMode::kReplace ? cfg_.name + std::string(kStagingSinkSuffix) : cfg_.name;
+  }
+  Result<std::string> TableFor(const std::string& stream) const;
+  std::string StagingTable(const std::string& table) const {
+    return table + std::string(kStagingSuffix);
+  }
+  Status CheckOpen() const {
+    if (!db_.is_open()) return Status::Internal("sqlite sink used before Open");
+    return Status::OK();
+  }
+  Status Begin();
+  Status Rollback();
+  Result<bool> TableExists(const std::string& table);
+  Result<std::vector<std::string>> Columns(const std::string& table);
+  Result<Target*> PrepareTarget(const std::string& user_table, const RecordBatch& batch);
+  Status CreateOrWiden(Target& t, const Schema& schema);
+  Status EnsureUniqueKey(Target& t);
+  Status PrepareStatements(Target& t, const Schema& schema);
+  Status CheckKeys(const Target& t, const RecordBatch& batch) const;
+  Status InsertRows(Target& t, const RecordBatch& batch);
+  Status BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batch, int64_t r0, int64_t n);
+  Status RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, int64_t n, const Status& st);
+  Result<std::vector<std::string>> StagedStreams();
+  Result<StateMap> ReadState(sqlite3* db, const std::string& sink);
+  void Info(const std::string& msg) const {
+    if (log_) log_->Info(msg, {{"sink", "sqlite"}});
+  }
+
+  std::string pipeline_;
+  Logger* log_;
+  bool dry_run_;
+  SqliteSinkConfig cfg_;
+
+  SqliteDb db_;
+  sqlite3* ro_db_ = nullptr;  // dry run only: read-only, for LoadState
+  bool in_group_ = false;
+  // Replace mode: a previous run's staging rows are resumed (its positions were found), so the
+  // staging tables are kept; otherwise each is emptied at its first Write of the run.
+  bool resume_staging_ = false;
+  std::map<std::string, std::string> staged_;  // IdentKey(user table) -> user table, committed
+  std::map<std::string, std::unique_ptr<Target>> targets_;  // by IdentKey(physical table)
+  SqliteStmt put_state_;
+  SqliteStmt get_state_;
+  std::string text_;  // formatted values of the rows being bound
+  std::vector<std::pair<uint32_t, uint32_t>> spans_;
+};
+
+Result<std::string> SqliteSink::TableFor(const std::string& stream) const {
+  if (cfg_.table.empty()) {
+    if (stream.empty()) {
+      return Status::InvalidArgument(
+          "sink.table: not set, and the batch has no stream name to name the table after");
+    }
+    return stream;
+  }
+  std::string out = cfg_.table;
+  for (size_t at = out.find("{stream}"); at != std::string::npos;
+       at = out.find("{stream}", at + stream.size())) {
+    out.replace(at, 8, stream);
+  }
+  return out;
+}
+
+Status SqliteSink::Open() {
+  if (dry_run_) {
+    // Writes nothing, not even the file; reads the committed state when there is some.
+    if (std::filesystem::exists(cfg_.path) &&
+        sqlite3_open_v2(cfg_.path.c_str(), &ro_db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+      sqlite3_close_v2(ro_db_);
+      ro_db_ = nullptr;
+    }
+    return Status::OK();
+  }
+  Status st = db_.Open(cfg_.path);
+  if (!st.ok()) return st.WithContext("sqlite sink");
+  // A larger page cache keeps a commit group's pages in memory instead of spilling them to the
+  // WAL mid-transaction.
+  RETURN_IF_ERROR(db_.Exec("PRAGMA cache_size=-65536"));
+  RETURN_IF_ERROR(
+      db_.Exec("CREATE TABLE IF NOT EXISTS _sluice_state (pipeline TEXT NOT NULL, sink TEXT NOT NULL, "
+               "stream TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
+               "updated_at TEXT NOT NULL, PRIMARY KEY (pipeline, sink, stream, key))"));
+  ASSIGN_OR_RETURN(put_state_,
+                   db_.Prepare("INSERT OR REPLACE INTO _sluice_state VALUES "
+                               "(?, ?, ?, ?, ?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))"));
+  ASSIGN_OR_RETURN(get_state_, db_.Prepare("SELECT value FROM _sluice_state WHERE pipeline = ? "
+                                           "AND sink = ? AND stream = ? AND key = ?"));
+  if (cfg_.mode == WriteMode::kReplace) {
+    ASSIGN_OR_RETURN(std::vector<std::string> streams, StagedStreams());
+    resume_staging_ = !streams.empty();
+    if (resume_staging_) Info("resuming the staged replace of an interrupted run");
+  }
+  return Status::OK();
+}
+
+Result<StateMap> SqliteSink::ReadState(sqlite3* db, const std::string& sink) {
+  StateMap out;
+  sqlite3_stmt* raw = nullptr;
+  const char* sql = "SELECT stream, key, value FROM _sluice_state WHERE pipeline = ? AND sink = ?";
+  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    sqlite3_finalize(raw);
+    if (dry_run_) return out;  // a database without our table: nothing committed yet
+    return SqliteStatus(rc, "sqlite sink: reading _sluice_state", db);
+  }
+  SqliteStmt stmt(db, raw);
+  stmt.BindText(1, pipeline_);
+  stmt.BindText(2, sink);
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out[{stmt.ColumnText(0), stmt.ColumnText(1)}] = stmt.ColumnText(2);
+  }
+  return out;
+}
+
+Result<StateMap> SqliteSink::LoadState() {
+  if (dry_run_) return ro_db_ ? ReadState(ro_db_, StateSink()) : StateMap{};
+  RETURN_IF_ERROR(CheckOpen());
+  return ReadState(db_.get(), StateSink());
+}
+
+// Streams with staged (replace mode) positions.
+Result<std::vector<std::string>> SqliteSink::StagedStreams() {
+  ASSIGN_OR_RETURN(SqliteStmt stmt, db_.Prepare("SELECT DISTINCT stream FROM _sluice_state WHERE "
+                                                "pipeline = ? AND sink = ? AND stream <> ''"));
+  stmt.BindText(1, pipeline_);
+  stmt.BindText(2, cfg_.name + std::string(kStagingSinkSuffix));
+  std::vector<std::string> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back(stmt.ColumnText(0));
+  }
+  return out;
+}
+
+Status SqliteSink::Begin() {
+  if (in_group_) {
+    if (!sqlite3_get_autocommit(db_.get())) return Status::OK();
+    // SQLite rolls a transaction back by itself after some errors (disk full, I/O). Going on
+    // would write the rest of the group outside any transaction.
+    targets_.clear();
+    in_group_ = false;
+    return Status::Internal(
+        "sqlite sink: SQLite rolled the commit group back after an earlier error; the group "
+        "must be aborted and written again");
+  }
+  RETURN_IF_ERROR(db_.Exec("BEGIN IMMEDIATE"));
+  in_group_ = true;
+  return Status::OK();
+}
+
+Status SqliteSink::Rollback() {
+  // Whatever the group created or altered is undone, so the cached table shapes go too.
+  targets_.clear();
+  in_group_ = false;
+  if (db_.is_open() && !sqlite3_get_autocommit(db_.get())) return db_.Exec("ROLLBACK");
+  return Status::OK();
+}
+
+Result<bool> SqliteSink::TableExists(const std::string& table) {
+  ASSIGN_OR_RETURN(SqliteStmt stmt,
+                   db_.Prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ? "
+                               "COLLATE NOCASE"));
+  stmt.BindText(1, table);
+  return stmt.Step();
+}
+
+Result<std::vector<std::string>> SqliteSink::Columns(const std::string& table) {
+  ASSIGN_OR_RETURN(SqliteStmt stmt, db_.Prepare("SELECT name FROM pragma_table_info(?)"));
+  stmt.BindText(1, table);
+  std::vector<std::string> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    out.push_back(stmt.ColumnText(0));
+  }
+  return out;
+}
+
+Result<Target*> SqliteSink::PrepareTarget(const std::string& user_table, const RecordBatch& batch) {
+  const bool replace = cfg_.mode == WriteMode::kReplace;
+  const std::string table = replace ? StagingTable(user_table) : user_table;
+  auto& slot = targets_[IdentKey(table)];
+  if (!slot) {
+    slot = std::make_unique<Target>();
+    slot->table = table;
+    slot->user_table = user_table;
+  }
+  Target& t = *slot;
+  const Schema& schema = *batch.schema();
+  if (!t.ready) {
+    if (replace && !resume_staging_ && !staged_.count(IdentKey(user_table))) {
+      // A fresh full refresh: whatever an abandoned run left in the staging table goes.
+      RETURN_IF_ERROR(db_.Exec("DROP TABLE IF EXISTS " + QuoteSqlIdent(table)));
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> cols, Columns(table));
+    for (const auto& c : cols) t.columns.insert(IdentKey(c));
+    t.ready = true;
+  }
+  if (!t.prepared || !(t.schema == schema)) {
+    RETURN_IF_ERROR(CreateOrWiden(t, schema));
+    if (cfg_.mode == WriteMode::kUpsert && !t.key_checked) {
+      RETURN_IF_ERROR(EnsureUniqueKey(t));
+      t.key_checked = true;
+    }
+    RETURN_IF_ERROR(PrepareStatements(t, schema));
+  }
+  return &t;
+}
+
+// Creates the table from `schema`, or adds the columns of `schema` that the table lacks.
+Status SqliteSink::CreateOrWiden(Target& t, const Schema& schema) {
+  std::set<std::string> seen;
+  for (const Field& f : schema.fields()) {
+    if (!seen.insert(IdentKey(f.name)).second) {
+      return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) +
+                               ": the batch has two columns named '" + f.name +
+                               "' (SQLite column names ignore case)");
+    }
+  }
+  if (t.columns.empty()) {
+    if (schema.size() == 0) {
+      return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) +
+                               ": cannot create a table with no columns");
+    }
+    std::string sql = "CREATE TABLE " + QuoteSqlIdent(t.table) + " (";
+    for (size_t i = 0; i < schema.size(); ++i) {
+      if (i) sql += ", ";
+      sql += QuoteSqlIdent(schema.field(i).name) + " " + DeclaredType(schema.field(i).type);
+    }
+    sql += ")";
+    Status st = db_.Exec(sql);
+    if (!st.ok()) return st.WithContext("sqlite sink: creating table " + QuoteSqlIdent(t.table));
+    for (const Field& f : schema.fields()) t.columns.insert(IdentKey(f.name));
+    Info("created table " + QuoteSqlIdent(t.table));
+    return Status::OK();
+  }
+  for (const Field& f : schema.fields()) {
+    if (t.columns.count(IdentKey(f.name))) continue;
+    Status st = db_.Exec("ALTER TABLE " + QuoteSqlIdent(t.table) + " ADD COLUMN " +
+                         QuoteSqlIdent(f.name) + " " + DeclaredType(f.type));
+    if (!st.ok()) {
+      return st.WithContext("sqlite sink: adding column " + QuoteSqlIdent(f.name) + " to table " +
+                            QuoteSqlIdent(t.table));
+    }
+    t.columns.insert(IdentKey(f.name));
+    Info("added column " + QuoteSqlIdent(f.name) + " to table " + QuoteSqlIdent(t.table));
+  }
+  return Status::OK();
+}
+
+// ON CONFLICT(key) needs a PRIMARY KEY or a UNIQUE index on exactly the key columns.
+Status SqliteSink::EnsureUniqueKey(Target& t) {
+  std::set<std::string> want;
+  for (const auto& k : cfg_.key) want.insert(IdentKey(k));
+  for (const auto& k : cfg_.key) {
+    if (!t.columns.count(IdentKey(k))) {
+      return Status::InvalidArgument("sink.key: column '" + k + "' is not in table " +
+                                     QuoteSqlIdent(t.table) + " nor in the incoming rows");
+    }
+  }
+  {
+    ASSIGN_OR_RETURN(SqliteStmt pk, db_.Prepare("SELECT name FROM pragma_table_info(?) WHERE pk > 0"));
+    pk.BindText(1, t.table);
+    std::set<std::string> have;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, pk.Step());
+      if (!row) break;
+      have.insert(IdentKey(pk.ColumnText(0)));
+    }
+    if (have == want) return Status::OK();
+  }
+  ASSIGN_OR_RETURN(SqliteStmt list, db_.Prepare("SELECT name FROM pragma_index_list(?) WHERE "
+                                                "\"unique\" AND NOT partial"));
+  list.BindText(1, t.table);
+  std::vector<std::string> indexes;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, list.Step());
+    if (!row) break;
+    indexes.push_back(list.ColumnText(0));
+  }
+  for (const auto& index : indexes) {
+    ASSIGN_OR_RETURN(SqliteStmt info, db_.Prepare("SELECT name FROM pragma_index_info(?)"));
+    info.BindText(1, index);
+    std::set<std::string> have;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, info.Step());
+      if (!row) break;
+      have.insert(IdentKey(info.ColumnText(0)));
+    }
+    if (have == want) return Status::OK();
+  }
+  // Our own index under another key (the key option changed) is replaced.
+  const std::string index = QuoteSqlIdent(t.table + std::string(kKeyIndexSuffix));
+  RETURN_IF_ERROR(db_.Exec("DROP INDEX IF EXISTS " + index));
+  Status st = db_.Exec("CREATE UNIQUE INDEX " + index + " ON " + QuoteSqlIdent(t.table) + " (" +
+                       QuotedList(cfg_.key) + ")");
+  if (st.code() == StatusCode::kInvalidArgument) {
+    return Status::Permanent("sqlite table " + QuoteSqlIdent(t.table) + " has rows with the same key (" +
+                             Join(cfg_.key, ", ") +
+                             "), so the unique index that upsert needs cannot be created. Remove "
+                             "the duplicates, or use mode: append. (" + st.message() + ")");
+  }
+  if (!st.ok()) return st;
+  Info("created unique index " + index + " for the upsert key");
+  return Status::OK();
+}
+
+Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
+  t.prepared = false;
+  t.multi = SqliteStmt();
+  t.single = SqliteStmt();
+  const size_t ncols = schema.size();
+  t.kinds.clear();
+  std::vector<std::string> names;
+  for (const Field& f : schema.fields()) {
+    t.kinds.push_back(KindOf(f.type));
+    names.push_back(f.name);
+  }
+  t.key_fields.clear();
+  std::string conflict;
+  if (cfg_.mode == WriteMode::kUpsert) {
+    for (const auto& k : cfg_.key) {
+      int at = -1;
+      for (size_t i = 0; i < ncols; ++i) {
+        if (IdentKey(schema.field(i).name) == IdentKey(k)) at = static_cast<int>(i);
+      }
+      if (at < 0) {
+        return Status::InvalidArgument("sink.key: column '" + k + "' is not in the rows of table " +
+                                       QuoteSqlIdent(t.user_table) + " (columns: " +
+                                       Join(names, ", ") + ")");
+      }
+      t.key_fields.push_back(at);
+    }
+    std::string set;
+    for (size_t i = 0; i < ncols; ++i) {
+      bool is_key = false;
+      for (int k : t.key_fields) is_key |= (k == static_cast<int>(i));
+      if (is_key) continue;
+      if (!set.empty()) set += ", ";
+      set += QuoteSqlIdent(names[i]) + " = excluded." + QuoteSqlIdent(names[i]);
+    }
+    conflict = " ON CONFLICT (" + QuotedList(cfg_.key) + ") DO " +
+               (set.empty() ? std::string("NOTHING") : "UPDATE SET " + set);
+  }
+  std::string head = "INSERT INTO " + QuoteSqlIdent(t.table) + " (" + QuotedList(names) + ") VALUES ";
+  std::string row = "(";
+  for (size_t i = 0; i < ncols; ++i) row += i ? ", ?" : "?";
+  row += ")";
+  ASSIGN_OR_RETURN(t.single, db_.Prepare(head + row + conflict));
+  int max_vars = sqlite3_limit(db_.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1);
+  t.multi_rows = std::min<int>(kRowsPerInsert, max_vars / static_cast<int>(ncols));
+  if (t.multi_rows > 1) {
+    std::string sql = head;
+    for (int r = 0; r < t.multi_rows; ++r) {
+      if (r) sql += ", ";
+      sql += row;
+    }
+    ASSIGN_OR_RETURN(t.multi, db_.Prepare(sql + conflict));
+  }
+  t.schema = schema;
+  t.prepared = true;
+  return Status::OK();
+}
+
+// Upsert rows need their key: a null key would insert a new row on every rerun.
+Status SqliteSink::CheckKeys(const Target& t, const RecordBatch& batch) const {
+  for (size_t k = 0; k < t.key_fields.size(); ++k) {
+    const Column& col = batch.column(t.key_fields[k]);
+    if (col.null_count() == 0) continue;
+    for (int64_t r = 0; r < batch.num_rows(); ++r) {
+      if (!col.IsNull(r)) continue;
+      return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": key column '" +
+                               cfg_.key[k] + "' is null in the row from " + RowOrigin(batch, r) +
+                               "; upsert needs a key in every row (declare the column not null "
+                               "in the contract to quarantine such rows)");
+    }
+  }
+  return Status::OK();
+}
+
+Status SqliteSink::Write(const RecordBatch& batch) {
+  if (dry_run_) return Status::OK();
+  RETURN_IF_ERROR(CheckOpen());
+  ASSIGN_OR_RETURN(std::string table, TableFor(batch.stream));
+  if (batch.schema()->size() == 0) {
+    if (batch.num_rows() == 0) return Status::OK();
+    return Status::Permanent("sqlite table " + QuoteSqlIdent(table) + ": rows without columns");
+  }
+  RETURN_IF_ERROR(Begin());
+  ASSIGN_OR_RETURN(Target * t, PrepareTarget(table, batch));
+  RETURN_IF_ERROR(CheckKeys(*t, batch));
+  return InsertRows(*t, batch);
+}
+
+Status SqliteSink::InsertRows(Target& t, const RecordBatch& batch) {
+  const int64_t n = batch.num_rows();
+  int64_t r = 0;
+  Status st;
+  if (t.multi_rows > 1) {
+    for (; st.ok() && n - r >= t.multi_rows; r += t.multi_rows) {
+      st = BindRows(t, t.multi, batch, r, t.multi_rows);
+      if (st.ok()) st = t.multi.Step().status();
+      sqlite3_reset(t.multi.get());
+      if (!st.ok()) st = RefusedRow(t, batch, r, t.multi_rows, st);
+    }
+  }
+  for (; st.ok() && r < n; ++r) {
+    st = BindRows(t, t.single, batch, r, 1);
+    if (st.ok()) st = t.single.Step().status();
+    sqlite3_reset(t.single.get());
+    if (!st.ok()) st = RefusedRow(t, batch, r, 1, st);
+  }
+  // The statements bound the batch's memory without a copy; the batch may go away after return.
+  if (t.multi.get()) sqlite3_clear_bindings(t.multi.get());
+  sqlite3_clear_bindings(t.single.get());
+  return st;
+}
+
+Status SqliteSink::BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batch, int64_t r0,
+                            int64_t n) {
+  sqlite3_stmt* s = stmt.get();
+  const int ncols = static_cast<int>(t.kinds.size());
+  // Text forms first, all of them, so that the buffer no longer moves while they are bound.
+  text_.clear();
+  spans_.clear();
+  for (int c = 0; c < ncols; ++c) {
+    if (t.kinds[c] != BindKind::kFormatted) continue;
+    const Column& col = batch.column(c);
+    for (int64_t r = r0; r < r0 + n; ++r) {
+      if (col.IsNull(r)) continue;
+      size_t at = text_.size();
+      AppendValueText(col, r, text_);
+      spans_.emplace_back(static_cast<uint32_t>(at), static_cast<uint32_t>(text_.size() - at));
+    }
+  }
+  size_t span = 0;
+  int bad = SQLITE_OK;
+  for (int c = 0; c < ncols; ++c) {
+    const Column& col = batch.column(c);
+    int p = c + 1;
+    switch (t.kinds[c]) {
+      case BindKind::kBool:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          bad |= col.IsNull(r) ? sqlite3_bind_null(s, p) : sqlite3_bind_int(s, p, col.BoolAt(r));
+        }
+        break;
+      case BindKind::kInt64:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          bad |= col.IsNull(r) ? sqlite3_bind_null(s, p) : sqlite3_bind_int64(s, p, col.Int64At(r));
+        }
+        break;
+      case BindKind::kFloat64:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          if (col.IsNull(r)) {
+            bad |= sqlite3_bind_null(s, p);
+            continue;
+          }
+          double v = col.Float64At(r);
+          // SQLite stores a bound NaN as NULL; the text keeps the value (REAL affinity leaves
+          // non-numeric text as it is).
+          bad |= v == v ? sqlite3_bind_double(s, p, v)
+                        : sqlite3_bind_text(s, p, "NaN", 3, SQLITE_STATIC);
+        }
+        break;
+      case BindKind::kText:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          if (col.IsNull(r)) {
+            bad |= sqlite3_bind_null(s, p);
+            continue;
+          }
+          std::string_view v = col.BytesAt(r);
+          bad |= sqlite3_bind_text64(s, p, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+        }
+        break;
+      case BindKind::kBlob:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          if (col.IsNull(r)) {
+            bad |= sqlite3_bind_null(s, p);
+            continue;
+          }
+          std::string_view v = col.BytesAt(r);
+          // A zero-length blob needs a non-null pointer, or SQLite stores NULL.
+          bad |= sqlite3_bind_blob64(s, p, v.empty() ? "" : v.data(), v.size(), SQLITE_STATIC);
+        }
+        break;
+      case BindKind::kFormatted:
+        for (int64_t r = r0; r < r0 + n; ++r, p += ncols) {
+          if (col.IsNull(r)) {
+            bad |= sqlite3_bind_null(s, p);
+            continue;
+          }
+          const auto& [at, len] = spans_[span++];
+          bad |= sqlite3_bind_text(s, p, text_.data() + at, static_cast<int>(len), SQLITE_STATIC);
+        }
+        break;
+    }
+  }
+  if (bad != SQLITE_OK) {
+    // Binding fails only for a value over SQLite's length limit (SQLITE_TOOBIG).
+    return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": a value in the rows from " +
+                             RowOrigin(batch, r0) + " is too big for SQLite (over " +
+                             std::to_string(sqlite3_limit(db_.get(), SQLITE_LIMIT_LENGTH, -1)) +
+                             " bytes)");
+  }
+  return Status::OK();
+}
+
+// A statement failed. When SQLite refused a value (a constraint, a STRICT column), the rows are
+// retried one by one to name the row and column; other errors (busy, disk full) pass through.
+Status SqliteSink::RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, int64_t n,
+                              const Status& st) {
+  const std::string where = "sqlite table " + QuoteSqlIdent(t.user_table);
+  if (st.code() != StatusCode::kInvalidArgument) return st.WithContext(where);
+  int64_t bad_row = r0;
+  Status row_st = st;
+  if (n > 1) {
+    for (int64_t r = r0; r < r0 + n; ++r) {
+      Status s = BindRows(t, t.single, batch, r, 1);
+      if (s.ok()) s = t.single.Step().status();
+      sqlite3_reset(t.single.get());
+      if (!s.ok()) {
+        bad_row = r;
+        row_st = s;
+        break;
+      }
+    }
+  }
+  std::string msg = where + " refused the row from " + RowOrigin(batch, bad_row);
+  std::string column = ColumnInMessage(row_st.message(), t.table);
+  int field = column.empty() ? -1 : batch.schema()->IndexOf(column);
+  if (!column.empty()) {
+    msg += ", column '" + column + "'";
+    if (field >= 0) {
+      const Column& col = batch.column(field);
+      std::string value;
+      AppendValueText(col, bad_row, value);
+      msg += col.IsNull(bad_row) ? " (null)" : " (value '" + PrintableExcerpt(value, 80) + "')";
+    } else {
+      msg += " (not in the incoming rows, so null)";
+    }
+  }
+  // "sqlite: NOT NULL constraint failed: t.amount" -> the part after the wrapper's prefix.
+  std::string reason = row_st.message();
+  if (StartsWith(reason, "sqlite: ")) reason = reason.substr(8);
+  return Status::Permanent(msg + ": " + reason);
+}
+
+Status SqliteSink::Commit(const CommitState& state) {
+  if (dry_run_) return Status::OK();
+  RETURN_IF_ERROR(CheckOpen());
+  RETURN_IF_ERROR(Begin());
+  const std::string sink = StateSink();
+  Status st;
+  for (const SourcePosition& pos : state.positions) {
+    put_state_.BindText(1, pipeline_);
+    put_state_.BindText(2, sink);
+    put_state_.BindText(3, pos.stream);
+    put_state_.BindText(4, pos.key);
+    put_state_.BindText(5, pos.value);
+    st = put_state_.Run();
+    if (!st.ok()) break;
+  }
+  if (st.ok()) {
+    // Cumulative counters live under the sink's own name in every mode: they count what was
+    // loaded, staged or not.
+    get_state_.BindText(1, pipeline_);
+    get_state_.BindText(2, cfg_.name);
+    get_state_.BindText(3, "");
+    get_state_.BindText(4, kCountersKey);
+    auto row = get_state_.Step();
+    std::string previous = row.ok() && *row ? get_state_.ColumnText(0) : "";
+    get_state_.Reset();
+    st = row.status();
+    if (st.ok()) {
+      put_state_.BindText(1, pipeline_);
+      put_state_.BindText(2, cfg_.name);
+      put_state_.BindText(3, "");
+      put_state_.BindText(4, kCountersKey);
+      put_state_.BindText(5, AddCountersJson(previous, state.counters));
+      st = put_state_.Run();
+    }
+  }
+  if (st.ok()) st = db_.Exec("COMMIT");
+  if (!st.ok()) {
+    (void)Rollback();
+    return st.WithContext("sqlite sink: commit");
+  }
+  in_group_ = false;
+  if (cfg_.mode == WriteMode::kReplace) {
+    for (const auto& entry : targets_) {
+      staged_[IdentKey(entry.second->user_table)] = entry.second->user_table;
+    }
+  }
+  return Status::OK();
+}
+
+Status SqliteSink::Abort() {
+  if (dry_run_) return Status::OK();
+  Status st = Rollback();
+  if (!st.ok()) return st.WithContext("sqlite sink: rollback");
+  return Status::OK();
+}
+
+// Replace mode: one transaction swaps every staged table in and makes its positions the sink's.
+Status SqliteSink::Finish() {
+  if (dry_run_ || cfg_.mode != WriteMode::kReplace) return Status::OK();
+  RETURN_IF_ERROR(CheckOpen());
+  if (in_group_) return Status::Internal("sqlite sink: Finish with an uncommitted commit group");
+  std::map<std::string, std::string> tables = staged_;
+  ASSIGN_OR_RETURN(std::vector<std::string> streams, StagedStreams());
+  for (const auto& s : streams) {
+    ASSIGN_OR_RETURN(std::string table, TableFor(s));
+    tables.emplace(IdentKey(table), table);
+  }
+  if (tables.empty()) return Status::OK();
+  // Legacy rename leaves views alone: a view on the table resolves to the new one by name, where
+  // the modern rename refuses to run while the view points at a dropped table.
+  RETURN_IF_ERROR(db_.Exec("PRAGMA legacy_alter_table = ON"));
+  Status st = Begin();
+  for (auto it = tables.begin(); st.ok() && it != tables.end(); ++it) {
+    const std::string& table = it->second;
+    auto staged = TableExists(StagingTable(table));
+    st = staged.status();
+    if (!st.ok()) break;
+    if (*staged) {
+      st = db_.Exec("DROP TABLE IF EXISTS " + QuoteSqlIdent(table));
+      if (st.ok()) {
+        st = db_.Exec("ALTER TABLE " + QuoteSqlIdent(StagingTable(table)) + " RENAME TO " +
+                      QuoteSqlIdent(table));
+      }
+    } else {
+      // Every staged group was empty: the refreshed table has no rows.
+      auto exists = TableExists(table);
+      st = exists.status();
+      if (st.ok() && *exists) st = db_.Exec("DELETE FROM " + QuoteSqlIdent(table));
+    }
+  }
+  if (st.ok()) {
+    auto stmt = db_.Prepare("DELETE FROM _sluice_state WHERE pipeline = ? AND sink = ? AND "
+                            "NOT (stream = '' AND key = '" + std::string(kCountersKey) + "')");
+    st = stmt.status();
+    if (st.ok()) {
+      stmt->BindText(1, pipeline_);
+      stmt->BindText(2, cfg_.name);
+      st = stmt->Run();
+    }
+  }
+  if (st.ok()) {
+    auto stmt = db_.Prepare("UPDATE _sluice_state SET sink = ? WHERE pipeline = ? AND sink = ?");
+    st = stmt.status();
+    if (st.ok()) {
+      stmt->BindText(1, cfg_.name);
+      stmt->BindText(2, pipeline_);
+      stmt->BindText(3, StateSink());
+      st = stmt->Run();
+    }
+  }
+  if (st.ok()) st = db_.Exec("COMMIT");
+  if (!st.ok()) (void)Rollback();
+  in_group_ = false;
+  (void)db_.Exec("PRAGMA legacy_alter_table = OFF");
+  if (!st.ok()) return st.WithContext("sqlite sink: swapping in the replaced tables");
+  for (const auto& entry : tables) Info("replaced table " + QuoteSqlIdent(entry.second));
+  staged_.clear();
+  targets_.clear();
+  resume_staging_ = false;
+  return Status::OK();
+}
+
+Status SqliteSink::Close() {
+  if (in_group_) RETURN_IF_ERROR(Rollback());
+  return Status::OK();
+}
+
+Status SqliteSink::ResetState(const std::string& stream) {
+  if (dry_run_) return Status::OK();
+  RETURN_IF_ERROR(CheckOpen());
+  if (in_group_) return Status::Internal("sqlite sink: ResetState with an open commit group");
+  // Forgetting staged positions also drops their staging rows: a staging table without
+  // positions would otherwise be resumed with rows of unknown origin.
+  std::vector<std::string> streams;
+  if (cfg_.mode == WriteMode::kReplace) {
+    if (stream.empty()) {
+      ASSIGN_OR_RETURN(streams, StagedStreams());
+    } else {
+      streams.push_back(stream);
+    }
+  }
+  RETURN_IF_ERROR(Begin());
+  Status st;
+  for (const auto& s : streams) {
+    auto table = TableFor(s);
+    if (!table.ok()) continue;
+    st = db_.Exec("DROP TABLE IF EXISTS " + QuoteSqlIdent(StagingTable(*table)));
+    if (!st.ok()) break;
+  }
+  if (st.ok()) {
+    std::string sql = "DELETE FROM _sluice_state WHERE pipeline = ? AND sink IN (?, ?)";
+    if (!stream.empty()) sql += " AND stream = ?";
+    auto stmt = db_.Prepare(sql);
+    st = stmt.status();
+    if (st.ok()) {
+      stmt->BindText(1, pipeline_);
+      stmt->BindText(2, cfg_.name);
+      stmt->BindText(3, cfg_.name + std::string(kStagingSinkSuffix));
+      if (!stream.empty()) stmt->BindText(4, stream);
+      st = stmt->Run();
+    }
+  }
+  if (st.ok()) st = db_.Exec("COMMIT");
+  if (!st.ok()) {
+    (void)Rollback();
+    return st.WithContext("sqlite sink: resetting state");
+  }
+  in_group_ = false;
+  staged_.clear();
+  resume_staging_ = false;
+  return Status::OK();
+}
+
+std::string SqliteSink::Describe() const {
+  std::string table = cfg_.table.empty() ? std::string("<stream name>") : cfg_.table;
+  return "sqlite " + cfg_.display_path + " table " + table + " (" + ModeName(cfg_.mode) + ")";
+}
+
+const OptionSchema& SqliteSinkOptions() {
+  static const OptionSchema schema = {
+      {"path", OptionType::kString, "",
+       "SQLite database file, created when missing; relative to the pipeline file", true},
+      {"table", OptionType::kString, "",
+       "target table (default: the stream name); '{stream}' in the name is replaced by the "
+       "stream name"},
+      {"mode", OptionType::kEnum, "append",
+       "append: add the rows; upsert: insert or update by key; replace: load into "
+       "<table>__sluice_staging and swap it in, in one transaction, when the input ends",
+       false, {"append", "upsert", "replace"}},
+      {"key", OptionType::kStringList, "",
+       "columns that identify a row; required by mode: upsert, which creates a unique index on "
+       "them when the table has none"},
+      {"name", OptionType::kString, "sqlite",
+       "this sink's name in the _sluice_state table; set it when two pipelines' sinks of the "
+       "same name share a database and pipeline name"},
+  };
+  return schema;
+}
+
+Result<std::unique_ptr<Sink>> MakeSqliteSink(const ConnectorContext& ctx, const ConfigNode& block) {
+  Options opts(&block, &SqliteSinkOptions());
+  const std::string where = block.path().empty() ? "sink" : block.path();
+  SqliteSinkConfig cfg;
+  cfg.display_path = opts.GetString("path");
+  if (cfg.display_path.empty()) {
+    return Status::InvalidArgument(where + ".path: required option is missing (the database file)");
+  }
+  std::filesystem::path path(cfg.display_path);
+  if (path.is_relative() && !ctx.base_dir.empty()) path = std::filesystem::path(ctx.base_dir) / path;
+  cfg.path = path.lexically_normal().string();
+  cfg.table = opts.GetString("table");
+  const std::string mode = opts.GetString("mode");
+  cfg.mode = mode == "upsert" ? WriteMode::kUpsert
+             : mode == "replace" ? WriteMode::kReplace
+                                 : WriteMode::kAppend;
+  cfg.key = opts.GetList("key");
+  cfg.name = opts.GetString("name");
+  if (cfg.name.empty()) return Status::InvalidArgument(where + ".name: must not be empty");
+  if (cfg.mode == WriteMode::kUpsert && cfg.key.empty()) {
+    return Status::InvalidArgument(where +
+                                   ".key: required when mode is upsert: the columns that identify a "
+                                   "row, for example key: [id]");
+  }
+  return std::unique_ptr<Sink>(new SqliteSink(ctx, std::move(cfg)));
+}
+
+}  // namespace
+
+void RegisterSqliteConnector(ConnectorRegistry& registry) {
+  ConnectorInfo info;
+  info.type = "sqlite";
+  info.kind = "sink";
+  info.summary = "SQLite database; rows and checkpoint commit in one transaction";
+  info.delivery = "exactly-once";
+  info.options = SqliteSinkOptions();
+  info.make_sink = MakeSqliteSink;
+  registry.Add(std::move(info));
+}
+
 }  // namespace sluice

@@ -1,0 +1,323 @@
+#include "cli/commands.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "config/pipeline_config.h"
+#include "connectors/connector.h"
+#include "connectors/file/file_source.h"
+#include "core/strings.h"
+#include "quality/quarantine.h"
+#include "runtime/pipeline.h"
+#include "state/state_store.h"
+
+namespace sluice {
+
+namespace {
+
+// Loads a pipeline; on error prints it and yields exit code 2.
+bool Load(const std::string& path, PipelineConfig* cfg, Logger& log) {
+  auto r = LoadPipeline(path, BuiltinConnectors());
+  if (!r.ok()) {
+    std::fprintf(stderr, "sluice: config error: %s\n", r.status().message().c_str());
+    return false;
+  }
+  *cfg = std::move(r).value();
+  return true;
+}
+
+ConnectorContext MakeContext(const PipelineConfig& cfg, StateStore* state, Logger& log) {
+  ConnectorContext ctx;
+  ctx.pipeline = cfg.name;
+  ctx.base_dir = cfg.base_dir;
+  ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
+  ctx.state = state;
+  ctx.log = &log;
+  ctx.declared_schemas = cfg.declared_schemas;
+  return ctx;
+}
+
+int Fail(const Status& st, const char* what) {
+  std::fprintf(stderr, "sluice: %s: %s\n", what, st.message().c_str());
+  return st.IsInvalidArgument() ? 2 : 1;
+}
+
+}  // namespace
+
+int CmdRun(const std::string& path, bool dry_run, const GlobalFlags& g, Logger& log) {
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  InstallSignalHandlers();
+  RunOptions opts;
+  opts.dry_run = dry_run;
+  opts.progress = !g.json && isatty(STDERR_FILENO) && g.log_format == "text";
+  log.Info(std::string(dry_run ? "dry run of" : "running") + " pipeline " + cfg.name,
+           {{"source", cfg.source_type}, {"sink", cfg.sink_type}});
+  RunSummary s = RunPipeline(cfg, opts, log);
+  if (!s.error.empty()) log.Error("run failed: " + s.error);
+  if (g.json) {
+    std::printf("%s\n", SummaryJson(s).c_str());
+  } else {
+    std::printf("%s", SummaryText(s).c_str());
+  }
+  std::fflush(stdout);
+  if (s.status == "failed" && s.error.find("config") != std::string::npos) return 2;
+  return s.ExitCode();
+}
+
+int CmdCheck(const std::string& path, const GlobalFlags& g, Logger& log) {
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  const ConnectorRegistry& reg = BuiltinConnectors();
+  auto state = StateStore::Open(cfg.state_path);
+  if (!state.ok()) return Fail(state.status(), "state store");
+  ConnectorContext ctx = MakeContext(cfg, state->get(), log);
+  auto sink = reg.Find("sink", cfg.sink_type)->make_sink(ctx, cfg.sink());
+  if (!sink.ok()) return Fail(sink.status(), "sink");
+  Status st = (*sink)->Open();
+  if (!st.ok()) return Fail(st, "sink");
+  auto committed = (*sink)->LoadState();
+  if (!committed.ok()) return Fail(committed.status(), "sink state");
+  auto source = reg.Find("source", cfg.source_type)->make_source(ctx, cfg.source());
+  if (!source.ok()) return Fail(source.status(), "source");
+  st = (*source)->Open(*committed);
+  if (!st.ok()) return Fail(st, "source");
+  auto plan = (*source)->DescribePlan();
+  if (g.json) {
+    nlohmann::json j = {{"pipeline", cfg.name}, {"ok", true}, {"source", cfg.source_type},
+                        {"sink", (*sink)->Describe()}, {"plan", plan}, {"state", cfg.state_path},
+                        {"quarantine", cfg.quarantine_dir}};
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("pipeline %s: ok\n", cfg.name.c_str());
+  std::printf("  source      %s\n", cfg.source_type.c_str());
+  for (const auto& l : plan) std::printf("    %s\n", l.c_str());
+  std::printf("  sink        %s\n", (*sink)->Describe().c_str());
+  std::printf("  state       %s\n", cfg.state_path.c_str());
+  std::printf("  quarantine  %s\n", cfg.quarantine_dir.c_str());
+  std::printf("  commit      every %lld rows, %s or %.0f s\n", static_cast<long long>(cfg.commit.rows),
+              HumanBytes(static_cast<double>(cfg.commit.bytes)).c_str(), cfg.commit.seconds);
+  return 0;
+}
+
+int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, Logger& log) {
+  auto r = InferFileSchema(file, format, 10000);
+  if (!r.ok()) return Fail(r.status(), "infer");
+  std::string yaml = "# inferred by sluice from " + file + " (" + std::to_string(r->rows_sampled) +
+                     " rows sampled; " + r->dialect + (r->compression == "none" ? "" : ", " + r->compression) + ")\n";
+  yaml += "schema:\n";
+  for (const Field& f : r->schema.fields()) {
+    bool plain = !f.name.empty() && f.name.find_first_of(":#{}[],&*?|<>=!%@`'\"\\ \t") == std::string::npos;
+    yaml += "  " + (plain ? f.name : JsonQuote(f.name)) + ": " + f.type.ToString() + "\n";
+  }
+  if (out_path.empty()) {
+    std::printf("%s", yaml.c_str());
+    return 0;
+  }
+  std::ofstream out(out_path);
+  out << yaml;
+  if (!out) return Fail(Status::IoError("cannot write " + out_path), "infer");
+  log.Info("wrote " + out_path);
+  return 0;
+}
+
+namespace {
+struct Opened {
+  PipelineConfig cfg;
+  std::unique_ptr<StateStore> state;
+  std::unique_ptr<Sink> sink;
+};
+
+int OpenForState(const std::string& path, Logger& log, Opened* o) {
+  if (!Load(path, &o->cfg, log)) return 2;
+  auto state = StateStore::Open(o->cfg.state_path);
+  if (!state.ok()) return Fail(state.status(), "state store");
+  o->state = std::move(state).value();
+  ConnectorContext ctx = MakeContext(o->cfg, o->state.get(), log);
+  auto sink = BuiltinConnectors().Find("sink", o->cfg.sink_type)->make_sink(ctx, o->cfg.sink());
+  if (!sink.ok()) return Fail(sink.status(), "sink");
+  o->sink = std::move(sink).value();
+  Status st = o->sink->Open();
+  if (!st.ok()) return Fail(st, "sink");
+  return 0;
+}
+}  // namespace
+
+int CmdStateShow(const std::string& path, const std::string& stream, const GlobalFlags& g, Logger& log) {
+  Opened o;
+  if (int rc = OpenForState(path, log, &o)) return rc;
+  auto positions = o.sink->LoadState();
+  if (!positions.ok()) return Fail(positions.status(), "state");
+  auto schemas = o.state->ListSchemas(o.cfg.name);
+  if (!schemas.ok()) return Fail(schemas.status(), "state");
+  auto runs = o.state->RecentRuns(o.cfg.name, 5);
+  if (!runs.ok()) return Fail(runs.status(), "state");
+  nlohmann::json j = {{"pipeline", o.cfg.name}, {"sink", o.sink->Describe()},
+                      {"transactional", o.sink->transactional()}};
+  nlohmann::json pos = nlohmann::json::array();
+  for (const auto& [k, v] : *positions) {
+    if (!stream.empty() && k.first != stream) continue;
+    auto parsed = nlohmann::json::parse(v, nullptr, false);
+    pos.push_back({{"stream", k.first}, {"key", k.second}, {"value", parsed.is_discarded() ? nlohmann::json(v) : parsed}});
+  }
+  j["positions"] = pos;
+  nlohmann::json sch = nlohmann::json::array();
+  for (const auto& [s, v] : *schemas) {
+    if (!stream.empty() && s != stream) continue;
+    sch.push_back({{"stream", s}, {"version", v.version}, {"schema", v.schema.ToString()}, {"recorded_at", v.recorded_at}});
+  }
+  j["schemas"] = sch;
+  nlohmann::json rj = nlohmann::json::array();
+  for (const auto& r : *runs) rj.push_back(nlohmann::json::parse(r, nullptr, false));
+  j["recent_runs"] = rj;
+  if (g.json) {
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  std::printf("pipeline %s -> %s\n", o.cfg.name.c_str(), o.sink->Describe().c_str());
+  std::printf("state held %s\n", o.sink->transactional() ? "in the sink (_sluice_state), committed with the rows"
+                                                          : ("in " + o.cfg.state_path).c_str());
+  if (pos.empty()) std::printf("  no checkpoint yet: the next run starts from the beginning\n");
+  for (const auto& p : pos) {
+    std::string key = p["key"].get<std::string>();
+    const auto& v = p["value"];
+    if (p["stream"] == "" && key == kCountersKey) {
+      std::printf("  totals: rows_in=%lld rows_out=%lld rows_quarantined=%lld rows_skipped=%lld\n",
+                  static_cast<long long>(v.value("rows_in", 0LL)), static_cast<long long>(v.value("rows_out", 0LL)),
+                  static_cast<long long>(v.value("rows_quarantined", 0LL)),
+                  static_cast<long long>(v.value("rows_skipped", 0LL)));
+    } else if (StartsWith(key, "file:") && v.is_object()) {
+      std::printf("  [%s] %s: byte %llu of %llu, next line %lld%s\n", p["stream"].get<std::string>().c_str(),
+                  key.substr(5).c_str(), static_cast<unsigned long long>(v.value("offset", 0ULL)),
+                  static_cast<unsigned long long>(v.value("size", 0ULL)), static_cast<long long>(v.value("line", 0LL)),
+                  v.value("compression", std::string("none")) == "none" ? "" : (" (" + v.value("compression", std::string()) + ", uncompressed offset)").c_str());
+    } else {
+      std::printf("  [%s] %s: %s\n", p["stream"].get<std::string>().c_str(), key.c_str(), v.dump().c_str());
+    }
+  }
+  for (const auto& s : sch) {
+    std::printf("  schema [%s] v%d: %s\n", s["stream"].get<std::string>().c_str(), s["version"].get<int>(),
+                s["schema"].get<std::string>().c_str());
+  }
+  for (const auto& r : rj) {
+    if (r.is_object()) {
+      std::printf("  run: %s rows_in=%lld rows_out=%lld quarantined=%lld %.2fs\n", r.value("status", std::string()).c_str(),
+                  static_cast<long long>(r.value("rows_in", 0LL)), static_cast<long long>(r.value("rows_out", 0LL)),
+                  static_cast<long long>(r.value("rows_quarantined", 0LL)), r.value("seconds", 0.0));
+    }
+  }
+  return 0;
+}
+
+int CmdStateReset(const std::string& path, const std::string& stream, bool schemas, Logger& log) {
+  Opened o;
+  if (int rc = OpenForState(path, log, &o)) return rc;
+  auto lock = o.state->Lock(o.cfg.name);
+  if (!lock.ok()) return Fail(lock.status(), "state reset");
+  Status st = o.sink->ResetState(stream);
+  if (!st.ok()) return Fail(st, "state reset");
+  if (schemas) {
+    st = o.state->ResetSchemas(o.cfg.name, stream);
+    if (!st.ok()) return Fail(st, "state reset");
+  }
+  std::printf("reset %s of pipeline %s%s; the next run reads from the beginning\n",
+              stream.empty() ? "every checkpoint" : ("the checkpoints of stream " + stream).c_str(),
+              o.cfg.name.c_str(), schemas ? " (and its schema versions)" : "");
+  return 0;
+}
+
+int CmdConnectors(const std::string& type, const GlobalFlags& g) {
+  const ConnectorRegistry& reg = BuiltinConnectors();
+  if (type.empty()) {
+    if (g.json) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& c : reg.all()) arr.push_back({{"type", c.type}, {"kind", c.kind}, {"summary", c.summary}, {"delivery", c.delivery}});
+      std::printf("%s\n", arr.dump().c_str());
+      return 0;
+    }
+    for (const auto& c : reg.all()) std::printf("%-7s %-10s %s [%s]\n", c.kind.c_str(), c.type.c_str(), c.summary.c_str(), c.delivery.c_str());
+    std::printf("\nsluice connectors describe TYPE   shows every option\n");
+    return 0;
+  }
+  bool found = false;
+  for (const auto& c : reg.all()) {
+    if (c.type != type) continue;
+    found = true;
+    if (g.json) {
+      nlohmann::json opts = nlohmann::json::array();
+      for (const auto& o : c.options) {
+        opts.push_back({{"name", o.name}, {"type", OptionTypeName(o.type)}, {"default", o.default_value},
+                        {"required", o.required}, {"choices", o.choices}, {"doc", o.doc}});
+      }
+      std::printf("%s\n", nlohmann::json({{"type", c.type}, {"kind", c.kind}, {"summary", c.summary},
+                                          {"delivery", c.delivery}, {"options", opts}}).dump().c_str());
+      continue;
+    }
+    std::printf("%s %s: %s\ndelivery: %s\n\noptions:\n", c.kind.c_str(), c.type.c_str(), c.summary.c_str(), c.delivery.c_str());
+    for (const auto& o : c.options) {
+      std::string t = OptionTypeName(o.type);
+      if (!o.choices.empty()) t = Join(o.choices, "|");
+      std::printf("  %-16s %-22s %s%s%s\n", o.name.c_str(), t.c_str(), o.required ? "(required) " : "",
+                  o.default_value.empty() ? "" : ("[default: " + o.default_value + "] ").c_str(), o.doc.c_str());
+    }
+    std::printf("\n");
+  }
+  if (!found) {
+    std::fprintf(stderr, "sluice: unknown connector '%s' (see `sluice connectors`)\n", type.c_str());
+    return 2;
+  }
+  return 0;
+}
+
+int CmdQuarantineList(const std::string& path, const GlobalFlags& g, Logger& log) {
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  auto q = QuarantineStore::Open(cfg.quarantine_dir);
+  if (!q.ok()) return Fail(q.status(), "quarantine");
+  auto rows = (*q)->Summarize(cfg.name);
+  if (!rows.ok()) return Fail(rows.status(), "quarantine");
+  if (g.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& r : *rows) arr.push_back({{"stream", r.stream}, {"rule", r.rule}, {"column", r.column}, {"rows", r.count}, {"example", r.example_reason}});
+    std::printf("%s\n", arr.dump().c_str());
+    return 0;
+  }
+  if (rows->empty()) {
+    std::printf("quarantine of %s is empty (%s)\n", cfg.name.c_str(), (*q)->path().c_str());
+    return 0;
+  }
+  std::printf("%-16s %-8s %-16s %8s  %s\n", "stream", "rule", "column", "rows", "example reason");
+  for (const auto& r : *rows) {
+    std::printf("%-16s %-8s %-16s %8lld  %s\n", r.stream.c_str(), r.rule.c_str(), r.column.empty() ? "-" : r.column.c_str(),
+                static_cast<long long>(r.count), r.example_reason.c_str());
+  }
+  return 0;
+}
+
+int CmdQuarantineShow(const std::string& path, int64_t limit, const GlobalFlags& g, Logger& log) {
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  auto q = QuarantineStore::Open(cfg.quarantine_dir);
+  if (!q.ok()) return Fail(q.status(), "quarantine");
+  auto rows = (*q)->List(cfg.name, limit);
+  if (!rows.ok()) return Fail(rows.status(), "quarantine");
+  for (const auto& e : *rows) {
+    if (g.json) {
+      std::printf("%s\n", nlohmann::json({{"id", e.id}, {"stream", e.row.stream}, {"origin", e.row.origin},
+                                          {"rule", e.row.rule}, {"column", e.row.column}, {"reason", e.row.reason},
+                                          {"raw", PrintableExcerpt(e.row.raw, 4096)}, {"recorded_at", e.recorded_at}})
+                                  .dump().c_str());
+    } else {
+      std::printf("%s  [%s%s%s] %s\n    %s\n", e.row.origin.c_str(), e.row.rule.c_str(), e.row.column.empty() ? "" : " ",
+                  e.row.column.c_str(), e.row.reason.c_str(), PrintableExcerpt(e.row.raw, 300).c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace sluice

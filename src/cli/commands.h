@@ -1,0 +1,26 @@
+#pragma once
+// The `sluice` commands. Each returns the process exit code: 0 ok, 1 the run failed, 2 usage or
+// config error.
+
+#include <string>
+
+#include "core/log.h"
+
+namespace sluice {
+
+struct GlobalFlags {
+  bool json = false;
+  std::string log_format = "text";
+  std::string log_level = "info";
+};
+
+int CmdRun(const std::string& pipeline, bool dry_run, const GlobalFlags& g, Logger& log);
+int CmdCheck(const std::string& pipeline, const GlobalFlags& g, Logger& log);
+int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, Logger& log);
+int CmdStateShow(const std::string& pipeline, const std::string& stream, const GlobalFlags& g, Logger& log);
+int CmdStateReset(const std::string& pipeline, const std::string& stream, bool schemas, Logger& log);
+int CmdConnectors(const std::string& describe_type, const GlobalFlags& g);
+int CmdQuarantineList(const std::string& pipeline, const GlobalFlags& g, Logger& log);
+int CmdQuarantineShow(const std::string& pipeline, int64_t limit, const GlobalFlags& g, Logger& log);
+
+}  // namespace sluice

@@ -1,0 +1,232 @@
+#include "config/pipeline_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/strings.h"
+
+namespace sluice {
+
+namespace fs = std::filesystem;
+
+std::string ResolvePath(const std::string& base, const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  return (fs::path(base) / p).lexically_normal().string();
+}
+
+namespace {
+
+// ${NAME}, ${NAME:-default}, ${file:/path}. `$${` escapes a literal "${".
+Result<std::string> Interpolate(const std::string& s, const std::string& where) {
+  if (s.find("${") == std::string::npos) return s;
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s.compare(i, 3, "$${") == 0) {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (s.compare(i, 2, "${") != 0) {
+      out.push_back(s[i++]);
+      continue;
+    }
+    size_t end = s.find('}', i + 2);
+    if (end == std::string::npos) return Status::InvalidArgument(where + ": unterminated '${' in value");
+    std::string ref = s.substr(i + 2, end - i - 2);
+    if (StartsWith(ref, "file:")) {
+      std::string path = ref.substr(5);
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return Status::InvalidArgument(where + ": cannot read secret file '" + path + "'");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      std::string v = ss.str();
+      while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
+      out += v;
+    } else {
+      std::string name = ref, def;
+      bool has_def = false;
+      if (auto p = ref.find(":-"); p != std::string::npos) {
+        name = ref.substr(0, p);
+        def = ref.substr(p + 2);
+        has_def = true;
+      }
+      const char* v = std::getenv(name.c_str());
+      if (v) out += v;
+      else if (has_def) out += def;
+      else return Status::InvalidArgument(where + ": environment variable '" + name + "' is not set");
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
+Result<ConfigNode> Convert(const YAML::Node& n, const std::string& path) {
+  ConfigNode out;
+  int line = n.Mark().line >= 0 ? n.Mark().line + 1 : 0;
+  out.SetLocation(path, line);
+  std::string where = (path.empty() ? std::string("<root>") : path) +
+                      (line > 0 ? " (line " + std::to_string(line) + ")" : "");
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: break;
+    case YAML::NodeType::Scalar: {
+      ASSIGN_OR_RETURN(std::string v, Interpolate(n.Scalar(), where));
+      out.SetScalar(std::move(v));
+      break;
+    }
+    case YAML::NodeType::Sequence: {
+      out.SetKind(ConfigNode::Kind::kList);
+      size_t i = 0;
+      for (const auto& item : n) {
+        ASSIGN_OR_RETURN(ConfigNode c, Convert(item, path + "[" + std::to_string(i++) + "]"));
+        out.AddItem(std::move(c));
+      }
+      break;
+    }
+    case YAML::NodeType::Map: {
+      out.SetKind(ConfigNode::Kind::kMap);
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) return Status::InvalidArgument(where + ": map keys must be plain names");
+        std::string key = kv.first.Scalar();
+        if (out.Find(key)) return Status::InvalidArgument(where + ": duplicate key '" + key + "'");
+        ASSIGN_OR_RETURN(ConfigNode c, Convert(kv.second, path.empty() ? key : path + "." + key));
+        if (c.line() == 0) c.SetLocation(c.path(), kv.first.Mark().line + 1);
+        out.AddEntry(key, std::move(c));
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+const OptionSchema& TopLevelSchema() {
+  static const OptionSchema schema = {
+      {"name", OptionType::kString, "", "Pipeline name; keys its state, lock and quarantine. Defaults to the file name."},
+      {"source", OptionType::kMap, "", "Where rows come from: a map with `type:` and the connector's options.", true},
+      {"sink", OptionType::kMap, "", "Where rows go: a map with `type:` and the connector's options.", true},
+      {"schema", OptionType::kMap, "", "Column types, `name: type`, instead of inference."},
+      {"state", OptionType::kString, ".sluice/state.db", "Embedded state store file."},
+      {"quarantine", OptionType::kMap, "", "`{path: dir}` where rejected rows are kept (default: <state dir>/quarantine)."},
+      {"commit_interval", OptionType::kMap, "", "`{rows, bytes, time}`: when a commit group closes."},
+      {"retry", OptionType::kMap, "", "`{max_attempts, initial_backoff, max_backoff}` for transient errors."},
+      {"buffer", OptionType::kSize, "64MiB", "Memory budget of the channel between source and sink."},
+      {"contract", OptionType::kAny, "", "Data contract (not supported by this version yet)."},
+      {"transforms", OptionType::kAny, "", "Transforms (not supported by this version yet)."},
+      {"streams", OptionType::kAny, "", "Per-stream settings (not supported by this version yet)."},
+  };
+  return schema;
+}
+
+Status ValidateConnectorBlock(const ConfigNode& block, const char* kind,
+                              const ConnectorRegistry& registry, std::string* type) {
+  const ConfigNode* t = block.Find("type");
+  if (!t) return Status::InvalidArgument(block.Where() + ": missing 'type' (see `sluice connectors`)");
+  ASSIGN_OR_RETURN(*type, t->AsString());
+  const ConnectorInfo* info = registry.Find(kind, *type);
+  if (!info) {
+    std::vector<std::string> names;
+    for (const auto& c : registry.all()) {
+      if (c.kind == kind) names.push_back(c.type);
+    }
+    return Status::InvalidArgument(t->Where() + ": unknown " + kind + " type '" + *type + "' (available: " +
+                                   Join(names, ", ") + ")");
+  }
+  return ValidateOptions(block, info->options);
+}
+
+}  // namespace
+
+Result<ConfigNode> ParseYaml(const std::string& text, const std::string& origin) {
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(origin + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                                   ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  try {
+    return Convert(doc, "");
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(origin + ": " + e.what());
+  }
+}
+
+Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegistry& registry) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("cannot read pipeline file '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  PipelineConfig cfg;
+  std::error_code ec;
+  cfg.file = fs::absolute(path, ec).lexically_normal().string();
+  cfg.base_dir = fs::path(cfg.file).parent_path().string();
+  auto root = ParseYaml(ss.str(), path);
+  if (!root.ok()) return root.status();
+  cfg.root = std::move(root).value();
+  if (!cfg.root.IsMap()) return Status::InvalidArgument(path + ": a pipeline is a YAML map with source: and sink:");
+  RETURN_IF_ERROR(ValidateOptions(cfg.root, TopLevelSchema(), {}));
+  for (const char* unsupported : {"contract", "transforms", "streams"}) {
+    if (const ConfigNode* n = cfg.root.Find(unsupported)) {
+      return Status::InvalidArgument(n->Where() + ": '" + unsupported +
+                                     "' is not supported by this version of sluice yet");
+    }
+  }
+  Options top(&cfg.root, &TopLevelSchema());
+  cfg.name = top.GetString("name");
+  if (cfg.name.empty()) cfg.name = fs::path(cfg.file).stem().string();
+  RETURN_IF_ERROR(ValidateConnectorBlock(cfg.source(), "source", registry, &cfg.source_type));
+  RETURN_IF_ERROR(ValidateConnectorBlock(cfg.sink(), "sink", registry, &cfg.sink_type));
+
+  cfg.state_path = ResolvePath(cfg.base_dir, top.GetString("state"));
+  cfg.quarantine_dir = (fs::path(cfg.state_path).parent_path() / "quarantine").string();
+  if (const ConfigNode* q = cfg.root.Find("quarantine")) {
+    static const OptionSchema qs = {{"path", OptionType::kString, "", "Directory of quarantine.db."}};
+    RETURN_IF_ERROR(ValidateOptions(*q, qs, {}));
+    Options qo(q, &qs);
+    if (qo.Has("path")) cfg.quarantine_dir = ResolvePath(cfg.base_dir, qo.GetString("path"));
+  }
+  if (const ConfigNode* s = cfg.root.Find("schema")) {
+    Schema schema;
+    for (const auto& [col, t] : s->entries()) {
+      auto type_text = t.AsString();
+      if (!type_text.ok()) return type_text.status();
+      auto type = DataType::Parse(*type_text);
+      if (!type.ok()) return Status::InvalidArgument(t.Where() + ": " + type.status().message());
+      schema.AddField({col, *type, true});
+    }
+    cfg.declared_schemas[""] = std::move(schema);
+  }
+  if (const ConfigNode* c = cfg.root.Find("commit_interval")) {
+    static const OptionSchema cs = {
+        {"rows", OptionType::kInt, "500000", "Close a commit group after this many rows."},
+        {"bytes", OptionType::kSize, "256MiB", "... or this many input bytes."},
+        {"time", OptionType::kDuration, "5s", "... or this long."}};
+    RETURN_IF_ERROR(ValidateOptions(*c, cs, {}));
+    Options co(c, &cs);
+    cfg.commit.rows = co.GetInt("rows");
+    cfg.commit.bytes = co.GetBytes("bytes");
+    cfg.commit.seconds = co.GetSeconds("time");
+    if (cfg.commit.rows <= 0) return Status::InvalidArgument(c->Where() + ": rows must be positive");
+  }
+  if (const ConfigNode* r = cfg.root.Find("retry")) {
+    static const OptionSchema rs = {
+        {"max_attempts", OptionType::kInt, "5", "Attempts before a transient error fails the run."},
+        {"initial_backoff", OptionType::kDuration, "500ms", "First wait; doubles each attempt, with jitter."},
+        {"max_backoff", OptionType::kDuration, "30s", "Longest wait between attempts."}};
+    RETURN_IF_ERROR(ValidateOptions(*r, rs, {}));
+    Options ro(r, &rs);
+    cfg.retry.max_attempts = static_cast<int>(ro.GetInt("max_attempts"));
+    cfg.retry.initial_backoff_s = ro.GetSeconds("initial_backoff");
+    cfg.retry.max_backoff_s = ro.GetSeconds("max_backoff");
+  }
+  cfg.buffer_bytes = top.GetBytes("buffer");
+  if (cfg.buffer_bytes < (1 << 20)) cfg.buffer_bytes = 1 << 20;
+  return cfg;
+}
+
+}  // namespace sluice

@@ -1,0 +1,52 @@
+#pragma once
+// PipelineConfig: a pipeline YAML file, loaded, interpolated (${ENV}, ${file:/path}) and checked
+// against the top-level schema and each connector's option schema. Every error names its YAML
+// path and line and is an InvalidArgument (exit code 2).
+
+#include <map>
+#include <string>
+
+#include "config/config_node.h"
+#include "connectors/connector.h"
+#include "core/types.h"
+
+namespace sluice {
+
+struct RetryPolicy {
+  int max_attempts = 5;
+  double initial_backoff_s = 0.5;
+  double max_backoff_s = 30;
+};
+
+struct CommitInterval {
+  int64_t rows = 500000;
+  int64_t bytes = 256ll << 20;
+  double seconds = 5;
+};
+
+struct PipelineConfig {
+  std::string file;          // absolute path of the YAML file
+  std::string base_dir;      // its directory: relative paths resolve here
+  std::string name;
+  ConfigNode root;
+  std::string source_type;
+  std::string sink_type;
+  std::string state_path;      // embedded state store
+  std::string quarantine_dir;
+  std::map<std::string, Schema> declared_schemas;  // from `schema:` (stream "" = the only stream)
+  CommitInterval commit;
+  RetryPolicy retry;
+  int64_t buffer_bytes = 64ll << 20;  // channel budget between stages
+
+  const ConfigNode& source() const { return *root.Find("source"); }
+  const ConfigNode& sink() const { return *root.Find("sink"); }
+};
+
+// Parses YAML text into a ConfigNode tree with paths and lines, interpolating ${...} in scalars.
+Result<ConfigNode> ParseYaml(const std::string& text, const std::string& origin);
+// Loads and validates a pipeline file.
+Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegistry& registry);
+// Resolves `p` against `base` unless absolute.
+std::string ResolvePath(const std::string& base, const std::string& p);
+
+}  // namespace sluice

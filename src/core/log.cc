@@ -1,0 +1,71 @@
+#include "core/log.h"
+
+#include <sys/time.h>
+
+#include <ctime>
+
+#include "core/strings.h"
+
+namespace sluice {
+
+namespace {
+const char* LevelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+std::string Timestamp() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  std::tm tm{};
+  gmtime_r(&tv.tv_sec, &tm);
+  char buf[40];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(tv.tv_usec / 1000));
+  return buf;
+}
+}  // namespace
+
+void Logger::Log(LogLevel level, const std::string& msg, const Fields& fields) {
+  if (level < level_) return;
+  std::string line;
+  if (json_) {
+    line = "{\"ts\":" + JsonQuote(Timestamp()) + ",\"level\":" + JsonQuote(LevelName(level)) +
+           ",\"msg\":" + JsonQuote(msg);
+    for (const auto& [k, v] : fields) line += "," + JsonQuote(k) + ":" + JsonQuote(v);
+    line += "}\n";
+  } else {
+    line = Timestamp().substr(11, 12) + " " + LevelName(level) + "  " + msg;
+    for (const auto& [k, v] : fields) line += "  " + k + "=" + v;
+    line += "\n";
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  if (status_enabled_ && !status_.empty()) std::fputs("\r\033[K", out_);
+  std::fputs(line.c_str(), out_);
+  if (status_enabled_ && !status_.empty()) std::fputs(status_.c_str(), out_);
+  std::fflush(out_);
+}
+
+void Logger::SetStatusLine(const std::string& line) {
+  if (!status_enabled_) return;
+  std::lock_guard<std::mutex> g(mu_);
+  status_ = line;
+  std::fputs("\r\033[K", out_);
+  std::fputs(status_.c_str(), out_);
+  std::fflush(out_);
+}
+
+void Logger::ClearStatusLine() {
+  if (!status_enabled_) return;
+  std::lock_guard<std::mutex> g(mu_);
+  if (!status_.empty()) std::fputs("\r\033[K", out_);
+  status_.clear();
+  std::fflush(out_);
+}
+
+}  // namespace sluice

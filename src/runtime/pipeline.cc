@@ -1,0 +1,337 @@
+#include "runtime/pipeline.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "connectors/connector.h"
+#include "core/strings.h"
+#include "quality/quarantine.h"
+#include "runtime/channel.h"
+#include "state/state_store.h"
+
+namespace sluice {
+
+std::atomic<int> g_stop_signals{0};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void OnSignal(int) {
+  if (g_stop_signals.fetch_add(1) >= 1) {
+    // Second signal: abort now. The last committed checkpoint holds.
+    const char msg[] = "\nsluice: aborted by a second signal; the last committed checkpoint holds\n";
+    ssize_t ignored = write(2, msg, sizeof msg - 1);
+    (void)ignored;
+    _exit(130);
+  }
+}
+
+// Used for --dry-run: counts, keeps nothing.
+class NullSink : public Sink {
+ public:
+  Status Open() override { return Status::OK(); }
+  Result<StateMap> LoadState() override { return StateMap{}; }
+  Status Write(const RecordBatch&) override { return Status::OK(); }
+  Status Commit(const CommitState&) override { return Status::OK(); }
+  Status Abort() override { return Status::OK(); }
+  Status ResetState(const std::string&) override { return Status::OK(); }
+  bool transactional() const override { return true; }
+  std::string Describe() const override { return "nothing (dry run)"; }
+};
+
+class ChannelEmitter : public Emitter {
+ public:
+  explicit ChannelEmitter(Channel<Envelope>& ch, std::atomic<bool>& abort) : ch_(ch), abort_(abort) {}
+  Status Emit(Envelope env) override {
+    size_t cost = 64 + env.bytes_in / 8;
+    if (env.batch) cost += env.batch->ByteSize();
+    for (const auto& r : env.rejects) cost += r.raw.size() + r.reason.size() + 64;
+    if (abort_.load() || !ch_.Push(std::move(env), cost)) return Status::Cancelled("pipeline stopping");
+    return Status::OK();
+  }
+  bool StopRequested() const override { return g_stop_signals.load() > 0 || abort_.load(); }
+
+ private:
+  Channel<Envelope>& ch_;
+  std::atomic<bool>& abort_;
+};
+
+struct Progress {
+  std::atomic<int64_t> rows{0};
+  std::atomic<uint64_t> bytes{0};
+  uint64_t total_bytes = 0;
+};
+
+struct Group {
+  RunCounters counters;
+  std::vector<RejectedRow> rejects;
+  std::map<std::pair<std::string, std::string>, std::string> positions;
+  Clock::time_point opened = Clock::now();
+  bool empty() const { return counters.rows_in == 0 && positions.empty() && rejects.empty(); }
+};
+
+class Attempt {
+ public:
+  Attempt(const PipelineConfig& cfg, const RunOptions& opts, Logger& log, StateStore* state,
+          QuarantineStore* quarantine, RunSummary& summary, Progress& progress)
+      : cfg_(cfg), opts_(opts), log_(log), state_(state), quarantine_(quarantine), summary_(summary),
+        progress_(progress) {}
+
+  Status Run() {
+    const ConnectorRegistry& reg = BuiltinConnectors();
+    ConnectorContext ctx;
+    ctx.pipeline = cfg_.name;
+    ctx.base_dir = cfg_.base_dir;
+    ctx.state_dir = cfg_.state_path.substr(0, cfg_.state_path.rfind('/'));
+    ctx.state = state_;
+    ctx.log = &log_;
+    ctx.declared_schemas = cfg_.declared_schemas;
+    ctx.dry_run = opts_.dry_run;
+
+    std::unique_ptr<Sink> sink;
+    if (opts_.dry_run) {
+      sink = std::make_unique<NullSink>();
+    } else {
+      ASSIGN_OR_RETURN(sink, reg.Find("sink", cfg_.sink_type)->make_sink(ctx, cfg_.sink()));
+    }
+    summary_.sink = sink->Describe();
+    RETURN_IF_ERROR(sink->Open().WithContext("sink"));
+    ASSIGN_OR_RETURN(StateMap committed, sink->LoadState());
+    ASSIGN_OR_RETURN(std::unique_ptr<Source> source, reg.Find("source", cfg_.source_type)->make_source(ctx, cfg_.source()));
+    RETURN_IF_ERROR(source->Open(committed).WithContext("source"));
+    if (auto total = source->TotalBytes()) progress_.total_bytes = *total;
+
+    Channel<Envelope> channel(static_cast<size_t>(cfg_.buffer_bytes));
+    std::atomic<bool> abort{false};
+    ChannelEmitter emitter(channel, abort);
+    Status source_status;
+    std::thread source_thread([&] {
+      source_status = source->Run(emitter);
+      channel.Close();
+    });
+    auto stop_source = [&] {
+      abort.store(true);
+      channel.Cancel();
+      source_thread.join();
+    };
+
+    Group group;
+    auto commit = [&]() -> Status {
+      if (group.empty()) return Status::OK();
+      if (quarantine_ && !group.rejects.empty()) RETURN_IF_ERROR(quarantine_->Write(cfg_.name, group.rejects));
+      if (opts_.dry_run) {
+        for (auto& r : group.rejects) {
+          if (summary_.dry_run_rejects.size() < 20) summary_.dry_run_rejects.push_back(std::move(r));
+        }
+      }
+      CommitState cs;
+      for (auto& [k, v] : group.positions) cs.positions.push_back({k.first, k.second, v});
+      cs.counters = group.counters;
+      RETURN_IF_ERROR(sink->Commit(cs));
+      source->OnCommitted(cs.positions);
+      summary_.counters.Add(group.counters);
+      ++summary_.commits;
+      group = Group();
+      return Status::OK();
+    };
+
+    Status st;
+    while (auto env = channel.Pop()) {
+      const int64_t rows = env->batch ? env->batch->num_rows() : 0;
+      const int64_t rejected = static_cast<int64_t>(env->rejects.size());
+      group.counters.rows_in += rows + rejected + env->rows_skipped;
+      group.counters.rows_out += rows;
+      group.counters.rows_quarantined += rejected;
+      group.counters.rows_skipped += env->rows_skipped;
+      group.counters.bytes_in += env->bytes_in;
+      progress_.rows += rows + rejected + env->rows_skipped;
+      progress_.bytes += env->bytes_in;
+      if (env->batch && rows > 0) {
+        st = sink->Write(*env->batch);
+        if (!st.ok()) break;
+      }
+      for (auto& r : env->rejects) group.rejects.push_back(std::move(r));
+      for (auto& p : env->positions) group.positions[{p.stream, p.key}] = std::move(p.value);
+      if (env->boundary &&
+          (env->flush || group.counters.rows_in >= cfg_.commit.rows ||
+           static_cast<int64_t>(group.counters.bytes_in) >= cfg_.commit.bytes ||
+           std::chrono::duration<double>(Clock::now() - group.opened).count() >= cfg_.commit.seconds)) {
+        st = commit();
+        if (!st.ok()) break;
+      }
+    }
+    summary_.peak_buffer_bytes = std::max(summary_.peak_buffer_bytes, channel.peak_bytes());
+    if (!st.ok()) {
+      (void)sink->Abort();
+      stop_source();
+      return st;
+    }
+    source_thread.join();
+    // Rows emitted before a source error are whole and positioned: keep them.
+    Status cst = commit();
+    if (!cst.ok()) {
+      (void)sink->Abort();
+      return cst;
+    }
+    if (!source_status.ok()) return source_status.WithContext("source");
+    summary_.failures = source->Failures();
+    if (g_stop_signals.load() > 0) {
+      summary_.status = "stopped";
+    } else {
+      RETURN_IF_ERROR(sink->Finish());
+    }
+    return sink->Close();
+  }
+
+ private:
+  const PipelineConfig& cfg_;
+  const RunOptions& opts_;
+  Logger& log_;
+  StateStore* state_;
+  QuarantineStore* quarantine_;
+  RunSummary& summary_;
+  Progress& progress_;
+};
+
+std::string FormatDuration(double s) {
+  char buf[32];
+  int t = static_cast<int>(s);
+  if (t >= 3600) std::snprintf(buf, sizeof buf, "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60);
+  else std::snprintf(buf, sizeof buf, "%d:%02d", t / 60, t % 60);
+  return buf;
+}
+
+}  // namespace
+
+void InstallSignalHandlers() {
+  struct sigaction sa{};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log) {
+  RunSummary summary;
+  summary.pipeline = cfg.name;
+  const auto started = Clock::now();
+  auto finish = [&](std::string status, std::string error) {
+    summary.status = std::move(status);
+    summary.error = std::move(error);
+    summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return summary;
+  };
+
+  auto state = StateStore::Open(cfg.state_path);
+  if (!state.ok()) return finish("failed", state.status().message());
+  auto lock = (*state)->Lock(cfg.name);
+  if (!lock.ok()) return finish("failed", lock.status().message());
+  std::unique_ptr<QuarantineStore> quarantine;
+  if (!opts.dry_run) {
+    auto q = QuarantineStore::Open(cfg.quarantine_dir);
+    if (!q.ok()) return finish("failed", q.status().message());
+    quarantine = std::move(q).value();
+    summary.quarantine_path = quarantine->path();
+  }
+
+  Progress progress;
+  std::atomic<bool> done{false};
+  std::thread progress_thread;
+  if (opts.progress) {
+    log.EnableStatusLine(true);
+    progress_thread = std::thread([&] {
+      while (!done.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        double secs = std::chrono::duration<double>(Clock::now() - started).count();
+        if (secs < 1) continue;
+        double rate = static_cast<double>(progress.bytes.load()) / secs;
+        std::string line = "  " + HumanCount(static_cast<double>(progress.rows.load())) + " rows  " +
+                           HumanBytes(static_cast<double>(progress.bytes.load())) + "  " + HumanBytes(rate) + "/s";
+        if (progress.total_bytes > 0 && rate > 0) {
+          double left = static_cast<double>(progress.total_bytes) - static_cast<double>(progress.bytes.load());
+          line += "  " + std::to_string(static_cast<int>(100.0 * progress.bytes.load() / progress.total_bytes)) +
+                  "%  ETA " + FormatDuration(std::max(0.0, left / rate));
+        }
+        log.SetStatusLine(line);
+      }
+    });
+  }
+
+  std::mt19937 rng(static_cast<unsigned>(getpid()));
+  Status st;
+  for (int attempt = 1;; ++attempt) {
+    summary.attempts = attempt;
+    RunCounters before = summary.counters;
+    Attempt a(cfg, opts, log, state->get(), quarantine.get(), summary, progress);
+    st = a.Run();
+    if (st.ok() || !st.IsTransient() || attempt >= cfg.retry.max_attempts || g_stop_signals.load() > 0) break;
+    double backoff = std::min(cfg.retry.max_backoff_s, cfg.retry.initial_backoff_s * (1 << std::min(attempt - 1, 20)));
+    backoff *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
+    log.Warn("transient error; retrying from the last checkpoint",
+             {{"attempt", std::to_string(attempt)}, {"wait_s", std::to_string(backoff).substr(0, 4)}, {"error", st.message()}});
+    (void)before;
+    std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
+  }
+  done.store(true);
+  if (progress_thread.joinable()) progress_thread.join();
+  log.ClearStatusLine();
+
+  std::string status = summary.status;
+  if (!st.ok()) status = "failed";
+  else if (!summary.failures.empty()) status = "partial";
+  finish(status, st.ok() ? "" : st.message());
+  if (!opts.dry_run) (void)(*state)->RecordRun(cfg.name, SummaryJson(summary));
+  return summary;
+}
+
+std::string SummaryJson(const RunSummary& s) {
+  std::string out = "{\"pipeline\":" + JsonQuote(s.pipeline) + ",\"status\":" + JsonQuote(s.status) +
+                    ",\"rows_in\":" + std::to_string(s.counters.rows_in) +
+                    ",\"rows_out\":" + std::to_string(s.counters.rows_out) +
+                    ",\"rows_quarantined\":" + std::to_string(s.counters.rows_quarantined) +
+                    ",\"rows_skipped\":" + std::to_string(s.counters.rows_skipped) +
+                    ",\"bytes_in\":" + std::to_string(s.counters.bytes_in);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", s.seconds);
+  out += ",\"seconds\":" + std::string(secs) + ",\"commits\":" + std::to_string(s.commits) +
+         ",\"attempts\":" + std::to_string(s.attempts);
+  if (!s.error.empty()) out += ",\"error\":" + JsonQuote(s.error);
+  if (!s.failures.empty()) {
+    out += ",\"failures\":[";
+    for (size_t i = 0; i < s.failures.size(); ++i) out += (i ? "," : "") + JsonQuote(s.failures[i]);
+    out += "]";
+  }
+  out += "}";
+  return out;
+}
+
+std::string SummaryText(const RunSummary& s) {
+  char buf[512];
+  std::string out = "pipeline " + s.pipeline + ": " + s.status + "\n";
+  auto line = [&](const char* label, const std::string& value, const std::string& note = "") {
+    std::snprintf(buf, sizeof buf, "  %-16s %14s%s%s\n", label, value.c_str(), note.empty() ? "" : "  ", note.c_str());
+    out += buf;
+  };
+  line("rows in", std::to_string(s.counters.rows_in));
+  line("rows out", std::to_string(s.counters.rows_out), s.sink.empty() ? "" : "-> " + s.sink);
+  line("rows quarantined", std::to_string(s.counters.rows_quarantined),
+       s.counters.rows_quarantined > 0 && !s.quarantine_path.empty() ? "see: sluice quarantine list <pipeline.yaml>" : "");
+  line("rows skipped", std::to_string(s.counters.rows_skipped));
+  line("bytes in", HumanBytes(static_cast<double>(s.counters.bytes_in)));
+  double rate = s.seconds > 0 ? static_cast<double>(s.counters.rows_in) / s.seconds : 0;
+  std::snprintf(buf, sizeof buf, "%.2f s", s.seconds);
+  line("time", buf, HumanCount(rate) + " rows/s");
+  for (const auto& f : s.failures) out += "  unreadable: " + f + "\n";
+  for (const auto& r : s.dry_run_rejects) out += "  would quarantine " + r.origin + ": " + r.reason + "\n";
+  if (!s.error.empty()) out += "  error: " + s.error + "\n";
+  return out;
+}
+
+}  // namespace sluice
