@@ -214,7 +214,7 @@ class FileSource : public Source {
     }
     auto it = ctx_.declared_schemas.find("");
     if (it == ctx_.declared_schemas.end()) it = ctx_.declared_schemas.find(stream_);
-    if (it != ctx_.declared_schemas.end()) schema_ = std::make_shared<Schema>(it->second);
+    if (it != ctx_.declared_schemas.end()) declared_ = it->second;
     return Status::OK();
   }
 
@@ -381,22 +381,36 @@ class FileSource : public Source {
     return Status::OK();
   }
 
+  // Which schema wins: the pipeline's `schema:` for the columns it names, then the stream's
+  // stored schema version, then inference from this file's first rows.
   Status ResolveSchema(Decoder& dec, std::string_view head, bool head_is_all) {
     if (schema_) return Status::OK();
+    std::optional<Schema> base;
     if (ctx_.state) {
       auto stored = ctx_.state->LoadSchema(ctx_.pipeline, stream_);
       if (!stored.ok()) return stored.status();
-      if (*stored) {
-        schema_ = std::make_shared<Schema>((*stored)->schema);
-        return Status::OK();
+      if (*stored) base = (*stored)->schema;
+    }
+    if (!base) {
+      int64_t rows = 0;
+      ASSIGN_OR_RETURN(Schema s, InferFromHead(dec, head, head_is_all, asm_opts_.null_values, infer_rows_, &rows));
+      if (s.size() == 0 && !declared_) return Status::OK();  // an empty file: try the next one
+      ctx_.log->Info("inferred schema", {{"stream", stream_}, {"from_rows", std::to_string(rows)},
+                                         {"schema", s.ToString()}});
+      base = std::move(s);
+    }
+    if (declared_) {
+      for (const Field& d : declared_->fields()) {
+        int i = base->IndexOf(d.name);
+        if (i < 0) base->AddField(d);
+        else if (base->field(static_cast<size_t>(i)).type != d.type) {
+          std::vector<Field> fields = base->fields();
+          fields[static_cast<size_t>(i)].type = d.type;
+          base = Schema(std::move(fields));
+        }
       }
     }
-    int64_t rows = 0;
-    ASSIGN_OR_RETURN(Schema s, InferFromHead(dec, head, head_is_all, asm_opts_.null_values, infer_rows_, &rows));
-    if (s.size() == 0) return Status::OK();  // nothing to infer from (empty file); try the next
-    schema_ = std::make_shared<Schema>(std::move(s));
-    ctx_.log->Info("inferred schema", {{"stream", stream_}, {"from_rows", std::to_string(rows)},
-                                       {"schema", schema_->ToString()}});
+    schema_ = std::make_shared<Schema>(std::move(*base));
     if (ctx_.state && !ctx_.dry_run) RETURN_IF_ERROR(ctx_.state->SaveSchema(ctx_.pipeline, stream_, *schema_));
     return Status::OK();
   }
@@ -611,6 +625,7 @@ class FileSource : public Source {
   double settle_s_ = 1;
   int64_t infer_rows_ = 10000;
   AssemblerOptions asm_opts_;
+  std::optional<Schema> declared_;
   SchemaPtr schema_;
   bool schema_pending_file_ = false;
   StateMap committed_;

@@ -126,14 +126,16 @@ const char* Phrase(simdjson::error_code e) {
   }
 }
 
-const char* TopLevelKind(char c) {
-  switch (c) {
+// What a line that is not an object holds, for the reason; nullptr when it is not valid JSON
+// either. Stage 1 has already checked strings and UTF-8.
+const char* TopLevelKind(std::string_view body) {
+  switch (body[0]) {
     case '[': return "an array";
-    case '"': return "a string";
+    case '"': return body.size() >= 2 && body.back() == '"' ? "a string" : nullptr;
     case 't':
-    case 'f': return "a boolean";
-    case 'n': return "null";
-    default: return IsDigit(c) || c == '-' ? "a number" : nullptr;
+    case 'f': return body == "true" || body == "false" ? "a boolean" : nullptr;
+    case 'n': return body == "null" ? "null" : nullptr;
+    default: return IsJsonNumber(body) ? "a number" : nullptr;
   }
 }
 
@@ -380,15 +382,15 @@ JsonlDecoder::LineResult JsonlDecoder::ParseObject(const char* text, size_t len,
   // The line is not blank, so both ends exist.
   size_t first = 0;
   while (IsJsonSpace(text[first])) ++first;
+  size_t last = len;
+  while (IsJsonSpace(text[last - 1])) --last;
   if (text[first] != '{') {
-    if (const char* kind = TopLevelKind(text[first])) {
+    if (const char* kind = TopLevelKind({text + first, last - first})) {
       error_ = std::string("expected a JSON object, got ") + kind;
       return LineResult::kBad;
     }
-    return Fail("unexpected character", text + first), LineResult::kBad;
+    return Fail("unexpected token", text + first), LineResult::kBad;
   }
-  size_t last = len;
-  while (IsJsonSpace(text[last - 1])) --last;
   if (text[last - 1] != '}') {
     return Fail("the object is not closed, or something follows it", text + last - 1),
            LineResult::kBad;

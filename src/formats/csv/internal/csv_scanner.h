@@ -71,14 +71,22 @@ class Scanner {
   // Position of the first special byte in [p, lim), or lim.
   size_t NextSpecial(size_t p, size_t lim);
   void LoadBlock(size_t p);
-  // Ends the unquoted part of a field that starts at `pos` (for junk after a closing quote,
-  // `span` already holds the quoted content in scratch).
-  RecordStatus FinishUnquoted(size_t pos, size_t lim, Span span, bool junk, Record* r,
-                              size_t* next_field);
-  RecordStatus RanOut(size_t start, size_t lim, bool in_quote, Record* r) const;
+  // True when `lim` is the real end of the input for the record at `start`.
+  bool AtEnd(size_t start, size_t lim) const;
+  // The status of a record that reached `lim` without ending.
+  RecordStatus RanOut(size_t start, size_t lim, Record* r) const;
+  // The status of a record that ended: complete unless longer than max_row_bytes.
+  RecordStatus Done(Record* r) const;
   void MoveToScratch(Span* s);
+  // Appends the field [b, e); with `junk`, appends those bytes to `s` (quoted content already in
+  // scratch) instead.
+  void AddField(Span s, bool junk, size_t b, size_t e, Record* r);
+  // Scans the unquoted text starting at *pos to the end of its field. Returns true when a
+  // delimiter ended it (*pos is then the next field); otherwise *st tells how the record ended.
+  bool EndField(size_t* pos, size_t lim, Span s, bool junk, Record* r, RecordStatus* st);
 
   Dialect d_;
+  char special_[4] = {};  // delimiter, '\n', quote, escape
   const char* data_ = nullptr;
   size_t n_ = 0;
   bool at_eof_ = false;
