@@ -79,13 +79,13 @@ struct Group {
 
 class Attempt {
  public:
-  Attempt(const PipelineConfig& cfg, const RunOptions& opts, Logger& log, StateStore* state,
-          QuarantineStore* quarantine, RunSummary& summary, Progress& progress)
-      : cfg_(cfg), opts_(opts), log_(log), state_(state), quarantine_(quarantine), summary_(summary),
-        progress_(progress) {}
+  Attempt(const PipelineConfig& cfg, const RunOptions& opts, Logger& log, const ConnectorRegistry& reg,
+          StateStore* state, QuarantineStore* quarantine, RunSummary& summary, Progress& progress)
+      : cfg_(cfg), opts_(opts), log_(log), reg_(reg), state_(state), quarantine_(quarantine),
+        summary_(summary), progress_(progress) {}
 
   Status Run() {
-    const ConnectorRegistry& reg = BuiltinConnectors();
+    const ConnectorRegistry& reg = reg_;
     ConnectorContext ctx;
     ctx.pipeline = cfg_.name;
     ctx.base_dir = cfg_.base_dir;
@@ -194,6 +194,7 @@ class Attempt {
   const PipelineConfig& cfg_;
   const RunOptions& opts_;
   Logger& log_;
+  const ConnectorRegistry& reg_;
   StateStore* state_;
   QuarantineStore* quarantine_;
   RunSummary& summary_;
@@ -218,7 +219,8 @@ void InstallSignalHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log) {
+RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log,
+                       const ConnectorRegistry& registry) {
   RunSummary summary;
   summary.pipeline = cfg.name;
   const auto started = Clock::now();
@@ -268,15 +270,13 @@ RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger
   Status st;
   for (int attempt = 1;; ++attempt) {
     summary.attempts = attempt;
-    RunCounters before = summary.counters;
-    Attempt a(cfg, opts, log, state->get(), quarantine.get(), summary, progress);
+    Attempt a(cfg, opts, log, registry, state->get(), quarantine.get(), summary, progress);
     st = a.Run();
     if (st.ok() || !st.IsTransient() || attempt >= cfg.retry.max_attempts || g_stop_signals.load() > 0) break;
     double backoff = std::min(cfg.retry.max_backoff_s, cfg.retry.initial_backoff_s * (1 << std::min(attempt - 1, 20)));
     backoff *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
     log.Warn("transient error; retrying from the last checkpoint",
              {{"attempt", std::to_string(attempt)}, {"wait_s", std::to_string(backoff).substr(0, 4)}, {"error", st.message()}});
-    (void)before;
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
   }
   done.store(true);

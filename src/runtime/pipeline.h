@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/pipeline_config.h"
+#include "connectors/connector.h"
 #include "core/log.h"
 #include "core/position.h"
 
@@ -40,7 +41,9 @@ struct RunSummary {
 extern std::atomic<int> g_stop_signals;
 void InstallSignalHandlers();
 
-RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log);
+// Connectors come from `registry` (the built-in one by default; tests pass fakes).
+RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log,
+                       const ConnectorRegistry& registry = BuiltinConnectors());
 std::string SummaryJson(const RunSummary& s);
 std::string SummaryText(const RunSummary& s);
 
