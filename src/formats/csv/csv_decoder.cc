@@ -73,8 +73,12 @@ std::vector<std::string> UniqueNames(const csv::Scanner& scanner) {
     if (name.empty()) name = "column_" + std::to_string(j + 1);
     if (seen.count(name)) {
       int k = 2;
-      while (seen.count(name + "_" + std::to_string(k))) ++k;
-      name += "_" + std::to_string(k);
+      std::string candidate;
+      do {
+        candidate = name;
+        candidate.append("_").append(std::to_string(k++));
+      } while (seen.count(candidate));
+      name = std::move(candidate);
     }
     seen.insert(name);
     names.push_back(std::move(name));
