@@ -36,7 +36,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr size_t kChunkBytes = 4u << 20;
-constexpr size_t kHeadBytes = 256u << 10;
+constexpr size_t kHeadBytes = 2u << 20;
 constexpr uint64_t kFingerprintSpan = 64u << 10;
 
 const OptionSchema& FileSourceOptions() {
@@ -186,6 +186,8 @@ Result<Schema> InferFromHead(Decoder& dec, std::string_view head, bool head_is_a
   auto r = dec.Decode(head.substr(used), head_is_all, inf);
   if (!r.ok()) return r.status();
   *rows = inf.rows();
+  // A header alone says nothing about types: wait for a file with rows.
+  if (*rows == 0) return Schema();
   return inf.Finish();
 }
 
@@ -395,8 +397,7 @@ class FileSource : public Source {
       int64_t rows = 0;
       ASSIGN_OR_RETURN(Schema s, InferFromHead(dec, head, head_is_all, asm_opts_.null_values, infer_rows_, &rows));
       if (s.size() == 0 && !declared_) return Status::OK();  // an empty file: try the next one
-      ctx_.log->Info("inferred schema", {{"stream", stream_}, {"from_rows", std::to_string(rows)},
-                                         {"schema", s.ToString()}});
+      ctx_.log->Info("inferred schema from " + std::to_string(rows) + " rows", {{"stream", stream_}});
       base = std::move(s);
     }
     if (declared_) {
@@ -411,6 +412,7 @@ class FileSource : public Source {
       }
     }
     schema_ = std::make_shared<Schema>(std::move(*base));
+    ctx_.log->Info("schema", {{"stream", stream_}, {"columns", schema_->ToString()}});
     if (ctx_.state && !ctx_.dry_run) RETURN_IF_ERROR(ctx_.state->SaveSchema(ctx_.pipeline, stream_, *schema_));
     return Status::OK();
   }
@@ -466,10 +468,6 @@ class FileSource : public Source {
     std::string_view head = std::string_view(b.data).substr(bom);
     RETURN_IF_ERROR(dec->Sniff(head));
     RETURN_IF_ERROR(ResolveSchema(*dec, head, b.eof));
-    if (!schema_) {
-      // An empty file (or only a header): nothing to load; remember it as read.
-      schema_pending_file_ = true;
-    }
     SchemaPtr schema = schema_ ? schema_ : std::make_shared<Schema>();
     BatchAssembler as(stream_, f.path, schema, asm_opts_);
     // The header, read again for this file's own column order.
@@ -627,7 +625,6 @@ class FileSource : public Source {
   AssemblerOptions asm_opts_;
   std::optional<Schema> declared_;
   SchemaPtr schema_;
-  bool schema_pending_file_ = false;
   StateMap committed_;
   std::vector<PlannedFile> plan_;
   std::vector<std::string> changed_;
