@@ -9,6 +9,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev zstd libxxhash-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip coreutils procps python3
+  time  # /usr/bin/time: peak memory in bench/run.sh
 )
 
 missing=()

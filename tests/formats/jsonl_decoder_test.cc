@@ -60,13 +60,27 @@ class Collector : public RowConsumer {
   static std::string Show(const FieldRef& f) {
     const char* kind = "?";
     switch (f.kind) {
-      case FieldKind::kMissing: kind = "missing"; break;
-      case FieldKind::kNull: kind = "null"; break;
-      case FieldKind::kText: kind = "text"; break;
-      case FieldKind::kQuotedText: kind = "str"; break;
-      case FieldKind::kNumber: kind = "num"; break;
-      case FieldKind::kBool: kind = "bool"; break;
-      case FieldKind::kNested: kind = "nested"; break;
+      case FieldKind::kMissing:
+        kind = "missing";
+        break;
+      case FieldKind::kNull:
+        kind = "null";
+        break;
+      case FieldKind::kText:
+        kind = "text";
+        break;
+      case FieldKind::kQuotedText:
+        kind = "str";
+        break;
+      case FieldKind::kNumber:
+        kind = "num";
+        break;
+      case FieldKind::kBool:
+        kind = "bool";
+        break;
+      case FieldKind::kNested:
+        kind = "nested";
+        break;
     }
     return std::string(kind) + ":" + std::string(f.text);
   }
@@ -142,11 +156,25 @@ TEST(JsonlDecoder, HasNoHeader) {
   EXPECT_TRUE(c.names.empty());
 }
 
+TEST(JsonlDecoder, SniffRefusesAPrettyPrintedJsonDocument) {
+  auto d = MakeDecoder();
+  Status st = d->Sniff("\n[\n  {\"a\": 1},\n  {\"a\": 2}\n]\n");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kCorruption);
+  EXPECT_NE(st.message().find("'[' alone on line 2"), std::string::npos) << st.message();
+  EXPECT_FALSE(MakeDecoder()->Sniff("{\n  \"a\": 1\n}\n").ok());
+  // JSON lines, even ones that hold arrays, are accepted.
+  EXPECT_TRUE(MakeDecoder()->Sniff("{\"a\":1}\n{\"a\":2}\n").ok());
+  EXPECT_TRUE(MakeDecoder()->Sniff("[1,2]\n").ok());
+  EXPECT_TRUE(MakeDecoder()->Sniff("").ok());
+  EXPECT_TRUE(MakeDecoder()->Sniff("[").ok());  // an incomplete first line says nothing yet
+}
+
 TEST(JsonlDecoder, ScalarsOfEveryKind) {
-  Collector c = Decoded(
-      R"({"s":"hello","i":-12,"f":3.25e-2,"big":123456789012345678901234567890,"t":true,)"
-      R"("fa":false,"n":null,"e":""})"
-      "\n");
+  Collector c =
+      Decoded(R"({"s":"hello","i":-12,"f":3.25e-2,"big":123456789012345678901234567890,"t":true,)"
+              R"("fa":false,"n":null,"e":""})"
+              "\n");
   ASSERT_EQ(c.rows.size(), 1u);
   ASSERT_TRUE(c.bad.empty()) << c.bad[0].reason;
   const auto& v = c.rows[0].values;
@@ -161,9 +189,9 @@ TEST(JsonlDecoder, ScalarsOfEveryKind) {
 }
 
 TEST(JsonlDecoder, NestedValuesKeepTheirRawJson) {
-  Collector c = Decoded(
-      R"({"o": {"a":[1,{"b":null}],"c":"x"} ,"arr":[ 1, "two" ,[3]],"eo":{},"ea":[],"last":{"z":1}})"
-      "\n");
+  Collector c = Decoded(R"({"o": {"a":[1,{"b":null}],"c":"x"} ,"arr":[ 1, "two" ,[3]],)"
+                        R"("eo":{},"ea":[],"last":{"z":1}})"
+                        "\n");
   ASSERT_EQ(c.rows.size(), 1u) << (c.bad.empty() ? "" : c.bad[0].reason);
   const auto& v = c.rows[0].values;
   EXPECT_EQ(v.at("o"), R"(nested:{"a":[1,{"b":null}],"c":"x"})");
@@ -175,9 +203,8 @@ TEST(JsonlDecoder, NestedValuesKeepTheirRawJson) {
 }
 
 TEST(JsonlDecoder, UnescapesStringsAndKeys) {
-  Collector c = Decoded(
-      R"({"s":"a\"b\\c\/d\te\n\u00e9\ud83d\ude00","k\u00e9y":"ü","plain":"日本"})"
-      "\n");
+  Collector c = Decoded(R"({"s":"a\"b\\c\/d\te\n\u00e9\ud83d\ude00","k\u00e9y":"ü","plain":"日本"})"
+                        "\n");
   ASSERT_EQ(c.rows.size(), 1u) << (c.bad.empty() ? "" : c.bad[0].reason);
   const auto& v = c.rows[0].values;
   EXPECT_EQ(v.at("s"), "str:a\"b\\c/d\te\n\xC3\xA9\xF0\x9F\x98\x80");
@@ -425,9 +452,12 @@ TEST(JsonlDecoder, SameRowsWhateverTheChunking) {
   for (size_t cut = 1; cut < data.size(); cut += 13) {
     auto d = MakeDecoder();
     Collector c;
-    auto r = d->Decode(std::string_view(data).substr(0, cut), false, c);
+    // Exact-size copies, so that a sanitizer sees any read past the end of `data`.
+    std::vector<char> head(data.begin(), data.begin() + static_cast<ptrdiff_t>(cut));
+    auto r = d->Decode(std::string_view(head.data(), head.size()), false, c);
     ASSERT_TRUE(r.ok());
-    auto r2 = d->Decode(std::string_view(data).substr(*r), true, c);
+    std::vector<char> tail(data.begin() + static_cast<ptrdiff_t>(*r), data.end());
+    auto r2 = d->Decode(std::string_view(tail.data(), tail.size()), true, c);
     ASSERT_TRUE(r2.ok());
     EXPECT_EQ(*r + *r2, data.size());
     ASSERT_EQ(c.rows.size(), whole.rows.size()) << "cut " << cut;
@@ -450,24 +480,28 @@ TEST(JsonlDecoder, ByteOrderMarkIsSkipped) {
 
 TEST(JsonlDecoder, InfersSchemaAndAssemblesTypedBatches) {
   std::string sample =
-      R"({"id":1,"name":"ann","price":1.5,"ok":true,"tags":["x","y"],"day":"2024-01-02"})" "\n"
-      R"({"id":2,"name":"bob","price":2,"ok":false,"tags":{"k":1},"day":"2024-02-03","note":null})" "\n";
+      R"({"id":1,"name":"ann","price":1.5,"ok":true,"tags":["x","y"],"day":"2024-01-02"})"
+      "\n"
+      R"({"id":2,"name":"bob","price":2,"ok":false,"tags":{"k":1},"day":"2024-02-03","note":null})"
+      "\n";
   auto d = MakeDecoder();
   SchemaInferrer inferrer({}, /*strings_are_typed=*/true, 1000);
   auto r = d->Decode(sample, true, inferrer);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, sample.size());
   Schema schema = inferrer.Finish();
-  EXPECT_EQ(schema.ToString(),
-            "id int64?, name string?, price float64?, ok bool?, tags json?, day date?, note string?");
+  EXPECT_EQ(
+      schema.ToString(),
+      "id int64?, name string?, price float64?, ok bool?, tags json?, day date?, note string?");
 
   // The same decoder, rewound, now feeds the assembler: slots belong to the new consumer.
   d->Seek(0, 1);
   BatchAssembler assembler("events", "events.jsonl", std::make_shared<const Schema>(schema), {});
-  std::string data = sample +
-                     R"({"id":"three","name":"cy","price":3,"ok":true,"tags":[],"day":"2024-03-04"})"
-                     "\n"
-                     R"({"day":"2024-05-06","id":4,"name":"dee\u00e9","extra":7})" "\n";
+  std::string data =
+      sample + R"({"id":"three","name":"cy","price":3,"ok":true,"tags":[],"day":"2024-03-04"})"
+               "\n"
+               R"({"day":"2024-05-06","id":4,"name":"dee\u00e9","extra":7})"
+               "\n";
   r = d->Decode(data, true, assembler);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, data.size());

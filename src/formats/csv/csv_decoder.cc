@@ -58,6 +58,7 @@ class CsvDecoder final : public Decoder {
   size_t ncols_ = 0;
   std::vector<int> slots_;  // per file column: the consumer's slot, or -1 to drop the value
   int max_slot_ = -1;
+  bool identity_ = false;  // slots_[j] == j and the consumer has exactly ncols_ slots
   std::vector<FieldRef> row_;
   uint64_t offset_ = 0;
   int64_t line_ = 1;
@@ -67,9 +68,9 @@ class CsvDecoder final : public Decoder {
 std::vector<std::string> UniqueNames(const csv::Scanner& scanner) {
   std::vector<std::string> names;
   std::unordered_set<std::string> seen;
-  const auto& fields = scanner.fields();
-  for (size_t j = 0; j < fields.size(); ++j) {
-    std::string name(Trim(scanner.Text(fields[j])));
+  const FieldRef* fields = scanner.fields();
+  for (size_t j = 0; j < scanner.num_fields(); ++j) {
+    std::string name(Trim(fields[j].text));
     if (name.empty()) name = "column_" + std::to_string(j + 1);
     if (seen.count(name)) {
       int k = 2;
@@ -132,7 +133,7 @@ Result<size_t> CsvDecoder::ReadHeader(std::string_view data, bool at_eof, RowCon
     lines += rec.newlines;
   } else if (found) {
     // No header: the first record tells how many columns there are; Decode reads it as data.
-    size_t count = scanner_.fields().size() + (st == RecordStatus::kComplete ? 0 : 1);
+    size_t count = scanner_.num_fields() + (st == RecordStatus::kComplete ? 0 : 1);
     for (size_t j = 0; j < count; ++j) names.push_back("column_" + std::to_string(j + 1));
   }
   std::vector<int> slots = consumer.OnHeader(names);
@@ -146,6 +147,8 @@ Result<size_t> CsvDecoder::ReadHeader(std::string_view data, bool at_eof, RowCon
       max_slot_ = std::max(max_slot_, slots[j]);
     }
   }
+  identity_ = nslots == ncols_;
+  for (size_t j = 0; j < ncols_; ++j) identity_ = identity_ && slots_[j] == static_cast<int>(j);
   row_.assign(nslots, FieldRef{});
   header_read_ = true;
   offset_ = used;
@@ -154,20 +157,21 @@ Result<size_t> CsvDecoder::ReadHeader(std::string_view data, bool at_eof, RowCon
 }
 
 bool CsvDecoder::Deliver(std::string_view raw, const RowOrigin& origin, RowConsumer& consumer) {
-  const auto& fields = scanner_.fields();
-  const size_t k = fields.size();
+  const size_t k = scanner_.num_fields();
   if (k != ncols_ && (k > ncols_ || !dialect_.allow_ragged)) {
     return consumer.OnBadRow(origin, raw,
                              "row has " + std::to_string(k) + " fields, expected " +
                                  std::to_string(ncols_));
   }
+  if (identity_) {  // file columns are the consumer's slots: hand over the scanner's fields
+    const FieldRef* fields = k == ncols_ ? scanner_.fields() : scanner_.PadFields(ncols_);
+    return consumer.OnRow(fields, origin, raw);
+  }
+  const FieldRef* fields = scanner_.fields();
   FieldRef* row = row_.data();
   const int* slots = slots_.data();
   for (size_t j = 0; j < k; ++j) {
-    const int s = slots[j];
-    if (s < 0) continue;
-    row[s].text = scanner_.Text(fields[j]);
-    row[s].kind = fields[j].quoted ? FieldKind::kQuotedText : FieldKind::kText;
+    if (slots[j] >= 0) row[slots[j]] = fields[j];
   }
   for (size_t j = k; j < ncols_; ++j) {
     if (slots[j] >= 0) row[slots[j]] = FieldRef{};
@@ -211,7 +215,10 @@ Result<size_t> CsvDecoder::Decode(std::string_view data, bool at_eof, RowConsume
   if (max_slot_ >= 0 && static_cast<size_t>(max_slot_) >= nslots) {
     return Status::Internal("csv decoder: the consumer has fewer slots than its header asked for");
   }
-  if (row_.size() != nslots) row_.assign(nslots, FieldRef{});
+  if (row_.size() != nslots) {
+    row_.assign(nslots, FieldRef{});
+    identity_ = identity_ && nslots == ncols_;
+  }
   const size_t n = data.size();
   size_t pos = 0;
   if (skipping_line_) {
@@ -368,8 +375,8 @@ Result<Dialect> DialectFromOptions(const Options& o) {
     if (!b.ok()) return OptionError(o, "max_row_bytes", "max_row_bytes: " + b.status().message());
     max = *b;
   }
-  if (max < 1) {
-    return OptionError(o, "max_row_bytes", "max_row_bytes must be at least 1 byte");
+  if (max < 1 || static_cast<uint64_t>(max) > csv::kMaxRowBytesLimit) {
+    return OptionError(o, "max_row_bytes", "max_row_bytes must be between 1 byte and 1GiB");
   }
   d.max_row_bytes = static_cast<size_t>(max);
   return d;

@@ -1,5 +1,6 @@
 #include "formats/csv/csv_encoder.h"
 
+#include <cctype>
 #include <charconv>
 
 #include "core/values.h"
@@ -7,6 +8,10 @@
 namespace sluice {
 
 CsvEncoder::CsvEncoder(char delimiter) : delimiter_(delimiter) {
+  // Numbers, dates, times, timestamps and bools are written with letters, digits and "-+.: "
+  // only, never with a leading or trailing space.
+  auto d = static_cast<unsigned char>(delimiter);
+  typed_text_safe_ = !std::isalnum(d) && std::string_view("-+.: ").find(delimiter) == std::string_view::npos;
   special_[static_cast<unsigned char>(delimiter)] = true;
   special_['"'] = true;
   special_['\r'] = true;
@@ -73,6 +78,7 @@ void CsvEncoder::AppendValue(const Column& col, int64_t i, std::string& out) {
   } else {
     AppendValueText(col, i, out);
   }
+  if (typed_text_safe_) return;
   std::string_view text(out.data() + start, out.size() - start);
   if (NeedsQuotes(text)) {
     scratch_.assign(text);

@@ -39,6 +39,7 @@ class CsvEncoder {
 
   char delimiter_;
   std::array<bool, 256> special_{};  // bytes that force quoting anywhere in a field
+  bool typed_text_safe_;  // the delimiter cannot occur in the text of non-string types
   std::string scratch_;
 };
 

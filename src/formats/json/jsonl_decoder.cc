@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -112,17 +114,26 @@ const char* Phrase(simdjson::error_code e) {
   switch (e) {
     case simdjson::TAPE_ERROR:
       return "unexpected token (a missing or extra comma, colon, bracket or brace)";
-    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT: return "an object or array is not closed";
-    case simdjson::UNCLOSED_STRING: return "a string is not closed";
-    case simdjson::UNESCAPED_CHARS: return "a string holds a control character that must be escaped";
-    case simdjson::STRING_ERROR: return "invalid escape sequence in a string";
-    case simdjson::DEPTH_ERROR: return "nested too deeply";
-    case simdjson::NUMBER_ERROR: return "invalid number";
+    case simdjson::INCOMPLETE_ARRAY_OR_OBJECT:
+      return "an object or array is not closed";
+    case simdjson::UNCLOSED_STRING:
+      return "a string is not closed";
+    case simdjson::UNESCAPED_CHARS:
+      return "a string holds a control character that must be escaped";
+    case simdjson::STRING_ERROR:
+      return "invalid escape sequence in a string";
+    case simdjson::DEPTH_ERROR:
+      return "nested too deeply";
+    case simdjson::NUMBER_ERROR:
+      return "invalid number";
     case simdjson::T_ATOM_ERROR:
     case simdjson::F_ATOM_ERROR:
-    case simdjson::N_ATOM_ERROR: return "invalid literal (expected true, false or null)";
-    case simdjson::INCORRECT_TYPE: return "unexpected value type";
-    default: return simdjson::error_message(e);
+    case simdjson::N_ATOM_ERROR:
+      return "invalid literal (expected true, false or null)";
+    case simdjson::INCORRECT_TYPE:
+      return "unexpected value type";
+    default:
+      return simdjson::error_message(e);
   }
 }
 
@@ -130,12 +141,17 @@ const char* Phrase(simdjson::error_code e) {
 // either. Stage 1 has already checked strings and UTF-8.
 const char* TopLevelKind(std::string_view body) {
   switch (body[0]) {
-    case '[': return "an array";
-    case '"': return body.size() >= 2 && body.back() == '"' ? "a string" : nullptr;
+    case '[':
+      return "an array";
+    case '"':
+      return body.size() >= 2 && body.back() == '"' ? "a string" : nullptr;
     case 't':
-    case 'f': return body == "true" || body == "false" ? "a boolean" : nullptr;
-    case 'n': return body == "null" ? "null" : nullptr;
-    default: return IsJsonNumber(body) ? "a number" : nullptr;
+    case 'f':
+      return body == "true" || body == "false" ? "a boolean" : nullptr;
+    case 'n':
+      return body == "null" ? "null" : nullptr;
+    default:
+      return IsJsonNumber(body) ? "a number" : nullptr;
   }
 }
 
@@ -160,6 +176,7 @@ class JsonlDecoder final : public Decoder {
     pending_.reserve(64);
   }
 
+  Status Sniff(std::string_view head) override;
   Result<size_t> ReadHeader(std::string_view, bool, RowConsumer&) override { return size_t{0}; }
   Result<size_t> Decode(std::string_view data, bool at_eof, RowConsumer& consumer) override;
 
@@ -182,9 +199,39 @@ class JsonlDecoder final : public Decoder {
     int slot;  // -1 until resolved
     FieldRef value;
   };
+  // The key seen at one position of the previous lines. When it has no backslash, a raw key
+  // with the same bytes followed by a quote is the same key.
   struct CachedKey {
+    CachedKey(std::string_view k, int s) { Set(k, s); }
+    void Set(std::string_view k, int s) {
+      key.assign(k);
+      slot = s;
+      plain = std::memchr(k.data(), '\\', k.size()) == nullptr;
+      uint64_t w[2] = {0, 0};
+      std::memcpy(w, k.data(), std::min<size_t>(k.size(), 16));
+      word0 = w[0];
+      word1 = w[1];
+      const size_t n = std::min<size_t>(k.size(), 16);
+      mask0 = n >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * n)) - 1;
+      mask1 = n >= 16 ? ~uint64_t{0} : n <= 8 ? 0 : (uint64_t{1} << (8 * (n - 8))) - 1;
+    }
+    // `raw` points into a line that ends at `end`, with SIMDJSON_PADDING readable bytes after.
+    bool Matches(const char* raw, const char* end) const {
+      const size_t n = key.size();
+      if (!plain || n >= static_cast<size_t>(end - raw) || raw[n] != '"') return false;
+      if (n > 16 || std::endian::native != std::endian::little) {
+        return std::memcmp(raw, key.data(), n) == 0;
+      }
+      uint64_t r0, r1;  // reading 16 bytes is safe: the padding follows the line
+      std::memcpy(&r0, raw, 8);
+      std::memcpy(&r1, raw + 8, 8);
+      return (((r0 ^ word0) & mask0) | ((r1 ^ word1) & mask1)) == 0;
+    }
+
     std::string key;
-    int slot;
+    int slot = -1;
+    bool plain = false;
+    uint64_t word0 = 0, word1 = 0, mask0 = 0, mask1 = 0;  // the first 16 bytes, for Matches
   };
 
   void ForgetSlots() {
@@ -194,11 +241,12 @@ class JsonlDecoder final : public Decoder {
   // Parses `line` (which ends before `data_end`) into pending_, or fills error_.
   LineResult Parse(std::string_view line, const char* data_end);
   LineResult ParseObject(const char* text, size_t len, size_t capacity);
-  bool TopValue(od::value& v, FieldRef* out);
+  [[gnu::always_inline]] inline bool TopValue(od::value& v, FieldRef* out);
   bool Validate(od::value& v, int depth);
-  bool Key(od::field& f, std::string_view* key);
-  bool String(od::value& v, std::string_view tok, std::string_view* out);
-  bool Scalar(std::string_view tok, FieldRef* out);
+  [[gnu::always_inline]] inline bool Key(od::field& f, std::string_view* key);
+  [[gnu::always_inline]] inline bool String(od::value& v, std::string_view tok,
+                                            std::string_view* out);
+  [[gnu::always_inline]] inline bool Scalar(std::string_view tok, FieldRef* out);
   bool Fail(simdjson::error_code e, const char* at);
   bool Fail(std::string_view what, const char* at);
   const char* Where();
@@ -229,6 +277,26 @@ class JsonlDecoder final : public Decoder {
   std::unordered_map<std::string, int, KeyHash, std::equal_to<>> slots_;
   std::vector<CachedKey> by_pos_;
 };
+
+// A .json file is often one pretty-printed document rather than JSON lines. Read as lines, every
+// line of it would be quarantined; failing with a clear reason serves the user better.
+Status JsonlDecoder::Sniff(std::string_view head) {
+  size_t i = StartsWith(head, "\xEF\xBB\xBF") ? 3 : 0;
+  for (int64_t line = 1; i < head.size(); ++line) {
+    const size_t nl = head.find('\n', i);
+    if (nl == std::string_view::npos) break;  // cannot tell from an incomplete line
+    std::string_view text = Trim(head.substr(i, nl - i));
+    if (text == "[" || text == "{") {
+      return Status::Corruption(
+          "this looks like a single JSON document spread over several lines ('" +
+          std::string(text) + "' alone on line " + std::to_string(line) +
+          "), not JSON lines: the jsonl format reads one object per line");
+    }
+    if (!text.empty()) break;
+    i = nl + 1;
+  }
+  return Status::OK();
+}
 
 Result<size_t> JsonlDecoder::Decode(std::string_view data, bool at_eof, RowConsumer& consumer) {
   if (&consumer != consumer_) {
@@ -315,7 +383,9 @@ Result<size_t> JsonlDecoder::Decode(std::string_view data, bool at_eof, RowConsu
         ASSIGN_OR_RETURN(go, EmitRow(consumer, origin, raw));
         break;
       }
-      case LineResult::kBad: go = consumer.OnBadRow(origin, raw, std::move(error_)); break;
+      case LineResult::kBad:
+        go = consumer.OnBadRow(origin, raw, std::move(error_));
+        break;
       case LineResult::kNoMemory:
         return Status::Internal("jsonl: out of memory parsing line " + std::to_string(origin.line) +
                                 " (" + std::to_string(raw.size()) + " bytes)");
@@ -377,6 +447,11 @@ JsonlDecoder::LineResult JsonlDecoder::ParseObject(const char* text, size_t len,
     return LineResult::kBad;
   }
   if (err) return Fail(err, nullptr), LineResult::kBad;
+  // doc_ serves error positions while this line is parsed, and must not outlive `doc`.
+  struct ClearOnExit {
+    od::document*& doc;
+    ~ClearOnExit() { doc = nullptr; }
+  } clear_doc{doc_};
   doc_ = &doc;
 
   // The line is not blank, so both ends exist.
@@ -398,16 +473,24 @@ JsonlDecoder::LineResult JsonlDecoder::ParseObject(const char* text, size_t len,
 
   od::object obj;
   if ((err = doc.get_object().get(obj))) return Fail(err, Where()), LineResult::kBad;
+  // References, not copies, of simdjson's iterators: copying them just after they were written
+  // costs a store-forwarding stall per field.
   for (auto field_or : obj) {
-    od::field f;
-    if ((err = std::move(field_or).get(f))) return Fail(err, Where()), LineResult::kBad;
-    std::string_view key;
-    if (!Key(f, &key)) return LineResult::kBad;
-    od::value v = f.value();
-    FieldRef ref;
-    if (!TopValue(v, &ref)) return LineResult::kBad;
+    if ((err = field_or.error())) return Fail(err, Where()), LineResult::kBad;
+    od::field& f = field_or.value_unsafe();
+    // Lines of one file mostly repeat their keys in the same order: compare the raw key with
+    // the one seen at this position (if that one needs no unescaping, neither does a match).
     const size_t i = pending_.size();
-    int slot = i < by_pos_.size() && by_pos_[i].key == key ? by_pos_[i].slot : -1;
+    const char* raw_key = f.key().raw();
+    std::string_view key;
+    int slot = -1;
+    if (i < by_pos_.size() && by_pos_[i].Matches(raw_key, text + len)) {
+      key = std::string_view(raw_key, by_pos_[i].key.size());
+      slot = by_pos_[i].slot;
+    }
+    if (slot < 0 && !Key(f, &key)) return LineResult::kBad;
+    FieldRef ref;
+    if (!TopValue(f.value(), &ref)) return LineResult::kBad;
     pending_.push_back(Pending{key, slot, ref});
   }
   const char* rest;
@@ -449,7 +532,8 @@ bool JsonlDecoder::TopValue(od::value& v, FieldRef* out) {
       out->text = std::string_view(start, static_cast<size_t>(stop - start));
       return true;
     }
-    default: return Scalar(tok, out);
+    default:
+      return Scalar(tok, out);
   }
 }
 
@@ -465,12 +549,10 @@ bool JsonlDecoder::Validate(od::value& v, int depth) {
       od::object obj;
       if ((err = v.get_object().get(obj))) return Fail(err, tok.data());
       for (auto field_or : obj) {
-        od::field f;
-        if ((err = std::move(field_or).get(f))) return Fail(err, Where());
+        if ((err = field_or.error())) return Fail(err, Where());
+        od::field& f = field_or.value_unsafe();
         std::string_view key;
-        if (!Key(f, &key)) return false;
-        od::value child = f.value();
-        if (!Validate(child, depth + 1)) return false;
+        if (!Key(f, &key) || !Validate(f.value(), depth + 1)) return false;
       }
       return true;
     }
@@ -479,9 +561,8 @@ bool JsonlDecoder::Validate(od::value& v, int depth) {
       od::array arr;
       if ((err = v.get_array().get(arr))) return Fail(err, tok.data());
       for (auto elem_or : arr) {
-        od::value child;
-        if ((err = std::move(elem_or).get(child))) return Fail(err, Where());
-        if (!Validate(child, depth + 1)) return false;
+        if ((err = elem_or.error())) return Fail(err, Where());
+        if (!Validate(elem_or.value_unsafe(), depth + 1)) return false;
       }
       return true;
     }
@@ -528,10 +609,10 @@ bool JsonlDecoder::Scalar(std::string_view tok, FieldRef* out) {
       *out = FieldRef{{}, FieldKind::kNull};
       return true;
     default:
-      if (!IsJsonNumber(t)) return Fail(t.empty() || !(IsDigit(t[0]) || t[0] == '-')
-                                            ? "unexpected token"
-                                            : "invalid number",
-                                        tok.data());
+      if (!IsJsonNumber(t))
+        return Fail(
+            t.empty() || !(IsDigit(t[0]) || t[0] == '-') ? "unexpected token" : "invalid number",
+            tok.data());
       *out = FieldRef{t, FieldKind::kNumber};
       return true;
   }
@@ -572,10 +653,9 @@ Result<bool> JsonlDecoder::EmitRow(RowConsumer& consumer, const RowOrigin& origi
       slots_.emplace(std::string(p.key), p.slot);
     }
     if (i < by_pos_.size()) {
-      by_pos_[i].key.assign(p.key);
-      by_pos_[i].slot = p.slot;
+      by_pos_[i].Set(p.key, p.slot);
     } else if (i == by_pos_.size() && i < kMaxCachedPositions) {
-      by_pos_.push_back(CachedKey{std::string(p.key), p.slot});
+      by_pos_.emplace_back(p.key, p.slot);
     }
   }
   const size_t n = consumer.NumSlots();

@@ -7,6 +7,23 @@
 
 namespace sluice {
 
+namespace {
+// Appends `s` as a JSON string. Most values are printable ASCII with nothing to escape; they are
+// copied in one piece. Anything else goes through AppendJsonString (escapes, UTF-8 checks).
+inline void AppendString(std::string& out, std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      AppendJsonString(out, s);
+      return;
+    }
+  }
+  out.push_back('"');
+  out += s;
+  out.push_back('"');
+}
+}  // namespace
+
 void JsonlEncoder::Prepare(const SchemaPtr& schema) {
   if (schema_ == schema) return;
   schema_ = schema;
@@ -45,7 +62,7 @@ void JsonlEncoder::Encode(const RecordBatch& batch, int64_t begin, int64_t end, 
         }
         case TypeId::kString:
         case TypeId::kBinary:
-          AppendJsonString(out, col.BytesAt(i));
+          AppendString(out, col.BytesAt(i));
           break;
         case TypeId::kJson: {
           std::string_view raw = col.BytesAt(i);

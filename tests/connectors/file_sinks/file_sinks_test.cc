@@ -176,6 +176,11 @@ TEST_F(FileSinkTest, CrashBeforeTheFirstCommitIsUndone) {
   AppendToFile(dir_ / "log.jsonl", "{\"kept\":true}\n");  // a file that was there before
   {
     auto sink = Open("jsonl", {{"path", "log.jsonl"}});
+    // Opening alone records where the file ends, before any row is written.
+    auto state = sink->LoadState();
+    ASSERT_TRUE(state.ok());
+    std::string abs = (dir_ / "log.jsonl").lexically_normal().string();
+    EXPECT_EQ(Get(*state, "", "output_length:" + abs), "14");
     ASSERT_TRUE(sink->Write(*People("orders", {{1, "ann"}})).ok());
   }
   AppendToFile(dir_ / "log.jsonl", "{\"id\":1,\"name\":\"an");  // what a crash mid-write leaves

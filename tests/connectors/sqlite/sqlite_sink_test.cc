@@ -39,7 +39,9 @@ class SqliteSinkTest : public ::testing::Test {
     block.SetKind(ConfigNode::Kind::kMap);
     block.SetLocation("sink", 1);
     block.AddEntry("type", ConfigNode::Scalar("sqlite", "sink.type"));
-    block.AddEntry("path", ConfigNode::Scalar("wh.db", "sink.path"));
+    bool has_path = false;
+    for (auto& [k, v] : opts) has_path |= k == "path";
+    if (!has_path) block.AddEntry("path", ConfigNode::Scalar("wh.db", "sink.path"));
     for (auto& [k, v] : opts) block.AddEntry(k, ConfigNode::Scalar(v, "sink." + k));
     if (!key.empty()) {
       ConfigNode list;
@@ -54,6 +56,7 @@ class SqliteSinkTest : public ::testing::Test {
     ConnectorContext ctx;
     ctx.pipeline = "orders_pipeline";
     ctx.base_dir = dir_;
+    ctx.dry_run = dry_run_;
     return info->make_sink(ctx, block);
   }
 
@@ -98,6 +101,7 @@ class SqliteSinkTest : public ::testing::Test {
 
   std::string dir_;
   ConnectorRegistry registry_;
+  bool dry_run_ = false;
 };
 
 SchemaPtr IdName() {
@@ -319,6 +323,55 @@ TEST_F(SqliteSinkTest, EveryTypeRoundTripsInItsDocumentedForm) {
   EXPECT_EQ(Query("SELECT f = 0.1 FROM typed WHERE rowid = 1"), (Rows{{"1"}}));
 }
 
+// The stored text is exactly core/values.h's text form, over the whole range of each type.
+TEST_F(SqliteSinkTest, TextFormsMatchTheCoreFormatters) {
+  auto schema = std::make_shared<Schema>(std::vector<Field>{
+      {"dec0", DataType::Decimal(38, 0)},
+      {"dec2", DataType::Decimal(12, 2)},
+      {"dec38", DataType::Decimal(38, 38)},
+      {"day", DataType::Date()},
+      {"t", DataType::Time()},
+      {"ts", DataType::Timestamp(false)},
+      {"tstz", DataType::Timestamp(true)},
+  });
+  const int128_t big = static_cast<int128_t>(UINT64_MAX) * 1000 + 7;
+  std::vector<int128_t> decimals = {0, 1, -1, 5, -5, 99, 100, -100, 1250, -1250, 123456789,
+                                    static_cast<int128_t>(INT64_MAX), static_cast<int128_t>(INT64_MIN),
+                                    static_cast<int128_t>(UINT64_MAX), big, -big};
+  std::vector<int64_t> days = {0, -1, 1, 59, 60, 365, -719528, -719529, 2932896, 2932897,
+                               INT32_MAX, INT32_MIN, 19782, -25567};
+  std::vector<int64_t> micros = {0, 1, 999999, 1000000, 86399999999, 86400000000, -1,
+                                 -86400000000, 1704067200123456, -62167219200000000,
+                                 253402300799999999, 253402300800000000, INT64_MAX, INT64_MIN};
+  const size_t n = std::max({decimals.size(), days.size(), micros.size()});
+  RecordBatchBuilder b(schema);
+  for (size_t i = 0; i < n; ++i) {
+    for (int c = 0; c < 3; ++c) b.column(c).AppendDecimal(decimals[i % decimals.size()]);
+    b.column(3).AppendDate(static_cast<int32_t>(days[i % days.size()]));
+    int64_t m = micros[i % micros.size()];
+    b.column(4).AppendInt64(m >= 0 && m < 86400000000 ? m : 45296000001);
+    b.column(5).AppendInt64(m);
+    b.column(6).AppendInt64(m);
+    b.CommitRow(static_cast<int64_t>(i));
+  }
+  auto batch = b.Finish("s", "");
+  auto sink = Open({{"table", "forms"}});
+  ASSERT_TRUE(sink);
+  Ok(sink->Write(*batch));
+  Ok(sink->Commit(CommitState{}));
+  Rows expected;
+  for (int64_t r = 0; r < batch->num_rows(); ++r) {
+    std::vector<std::string> row;
+    for (size_t c = 0; c < schema->size(); ++c) {
+      std::string text;
+      AppendValueText(batch->column(c), r, text);
+      row.push_back(text);
+    }
+    expected.push_back(row);
+  }
+  EXPECT_EQ(Query("SELECT * FROM forms ORDER BY rowid"), expected);
+}
+
 TEST_F(SqliteSinkTest, NewColumnsAreAddedAndMissingOnesAreNull) {
   auto sink = Open({{"table", "people"}});
   ASSERT_TRUE(sink);
@@ -344,7 +397,11 @@ TEST_F(SqliteSinkTest, ManyRowsUseEveryInsertPath) {
   auto sink = Open();
   ASSERT_TRUE(sink);
   std::vector<std::pair<int64_t, std::string>> rows;
-  for (int64_t i = 0; i < 1000; ++i) rows.emplace_back(i, i % 7 ? "n" + std::to_string(i) : "");
+  for (int64_t i = 0; i < 1000; ++i) {
+    std::string name;
+    if (i % 7) name.append("n").append(std::to_string(i));
+    rows.emplace_back(i, name);
+  }
   Ok(sink->Write(*Batch("orders", rows)));
   Ok(sink->Commit(State("orders", "1", 1000)));
   EXPECT_EQ(Query("SELECT count(*), sum(id), count(name), max(name) FROM orders"),
@@ -452,7 +509,7 @@ TEST_F(SqliteSinkTest, ReplaceShowsTheOldTableUntilFinish) {
   ASSERT_TRUE(sink);
   auto loaded = sink->LoadState();
   ASSERT_TRUE(loaded.ok());
-  EXPECT_TRUE(loaded->empty()) << "a replace run starts from scratch";
+  EXPECT_EQ(loaded->count(kPos), 0u) << "a replace run starts from scratch";
   Ok(sink->Write(*Batch("orders", {{7, "new"}})));
   Ok(sink->Commit(State("orders", "9", 1)));
   Ok(sink->Write(*Batch("orders", {{8, "new"}})));
@@ -487,7 +544,7 @@ TEST_F(SqliteSinkTest, CrashedReplaceResumesIntoItsStagingTable) {
   ASSERT_TRUE(sink);
   auto loaded = sink->LoadState();
   ASSERT_TRUE(loaded.ok());
-  EXPECT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(loaded->size(), 2u);  // the staged position and the counters
   EXPECT_EQ(loaded->at(kPos), "{\"offset\":100}");
   Ok(sink->Write(*Batch("orders", {{11, "b"}})));
   Ok(sink->Commit(State("orders", "200", 1)));
@@ -498,7 +555,8 @@ TEST_F(SqliteSinkTest, CrashedReplaceResumesIntoItsStagingTable) {
   ASSERT_TRUE(next);
   auto again = next->LoadState();
   ASSERT_TRUE(again.ok());
-  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(again->size(), 1u) << "no position, only the cumulative counters";
+  EXPECT_EQ(again->count({"", "counters"}), 1u);
 }
 
 TEST_F(SqliteSinkTest, ReplaceDropsWhatAnAbandonedRunStaged) {
@@ -584,6 +642,30 @@ TEST_F(SqliteSinkTest, ResetStateForgetsOneStreamOrAll) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->empty());
   EXPECT_EQ(Query("SELECT count(*) FROM all_rows"), (Rows{{"2"}})) << "rows stay";
+}
+
+TEST_F(SqliteSinkTest, DryRunReadsStateAndWritesNothing) {
+  {
+    auto sink = Open();
+    ASSERT_TRUE(sink);
+    Ok(sink->Write(*Batch("orders", {{1, "ann"}})));
+    Ok(sink->Commit(State("orders", "10", 1)));
+  }
+  dry_run_ = true;
+  auto sink = Open();
+  ASSERT_TRUE(sink);
+  auto loaded = sink->LoadState();
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_EQ(loaded->at(kPos), "{\"offset\":10}");
+  Ok(sink->Write(*Batch("orders", {{2, "bob"}})));
+  Ok(sink->Commit(State("orders", "20", 1)));
+  EXPECT_EQ(Query("SELECT id FROM orders"), (Rows{{"1"}}));
+  EXPECT_EQ(Query("SELECT value FROM _sluice_state WHERE stream = 'orders'"),
+            (Rows{{"{\"offset\":10}"}}));
+  auto other = Open({{"path", "sub/none.db"}});
+  ASSERT_TRUE(other);
+  Ok(other->Write(*Batch("orders", {{2, "bob"}})));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/sub"));
 }
 
 TEST_F(SqliteSinkTest, StreamsGoToTheirOwnTables) {

@@ -1,8 +1,9 @@
 #pragma once
 // Scanner: splits a buffer into CSV records and fields (RFC 4180), one record per call, without
-// allocating once its vectors have grown. It finds the bytes that matter (delimiter, '\n', quote,
-// escape) 64 at a time with SIMD compares and walks the resulting bitmask, so the cost is per
-// special byte, not per byte. Used by the decoder, by header reading and by the sniffer.
+// allocating once its vectors have grown. It classifies the input 64 bytes at a time with SIMD
+// compares into bitmasks (delimiters, newlines, quote/escape bytes), a window of 4 KiB at a time,
+// and walks those masks: a run of unquoted fields costs a few instructions per field, whatever
+// their length. Used by the decoder, by header reading and by the sniffer.
 //
 // Rules, as the decoder documents them to users:
 //  - a field that starts with the quote is quoted: it runs to the next quote that is not doubled
@@ -24,17 +25,12 @@
 #include <vector>
 
 #include "formats/csv/internal/csv_dialect.h"
+#include "formats/format.h"
 
 namespace sluice::csv {
 
-// One field of the current record: bytes of the input, or of the scanner's scratch when
-// unescaping changed them.
-struct Span {
-  size_t begin = 0;
-  size_t size = 0;
-  bool quoted = false;
-  bool in_scratch = false;
-};
+// The largest max_row_bytes accepted: a sanity cap, far above any real row.
+inline constexpr size_t kMaxRowBytesLimit = size_t{1} << 30;
 
 enum class RecordStatus : uint8_t {
   kComplete,      // a whole record; fields() holds it
@@ -61,39 +57,48 @@ class Scanner {
   void Reset(std::string_view data, bool at_eof);
   // Scans the record starting at byte `start` (< data.size()).
   RecordStatus Next(size_t start, Record* rec);
-  // Fields of the last record scanned (kComplete; partial otherwise).
-  const std::vector<Span>& fields() const { return fields_; }
-  std::string_view Text(const Span& s) const {
-    return std::string_view((s.in_scratch ? scratch_.data() : data_) + s.begin, s.size);
-  }
+  // Fields of the last record scanned (all of them when kComplete; partial otherwise): kText
+  // or kQuotedText, pointing into the buffer or, when unescaping changed them, into the
+  // scanner's scratch. Valid until the next Next or Reset.
+  size_t num_fields() const { return num_fields_; }
+  const FieldRef* fields() const { return fields_.data(); }
+  // fields() with kMissing entries appended up to `count` (for short rows).
+  const FieldRef* PadFields(size_t count);
 
  private:
-  // Position of the first special byte in [p, lim), or lim.
-  size_t NextSpecial(size_t p, size_t lim);
-  void LoadBlock(size_t p);
-  // True when `lim` is the real end of the input for the record at `start`.
-  bool AtEnd(size_t start, size_t lim) const;
+  static constexpr size_t kWindowBlocks = 64;  // 64 blocks of 64 bytes
+  // Classifies blocks [block, block + kWindowBlocks) into the mask arrays.
+  void Fill(size_t block);
+  // The first quote/escape byte in [k, lim), or lim; adds the '\n' bytes before it to *newlines.
+  size_t FindQuote(size_t k, size_t lim, int64_t* newlines);
+  // The first delimiter or '\n' in [k, lim), or lim.
+  size_t FindDelimiterOrNewline(size_t k, size_t lim);
   // The status of a record that reached `lim` without ending.
   RecordStatus RanOut(size_t start, size_t lim, Record* r) const;
-  // The status of a record that ended: complete unless longer than max_row_bytes.
-  RecordStatus Done(Record* r) const;
-  void MoveToScratch(Span* s);
-  // Appends the field [b, e); with `junk`, appends those bytes to `s` (quoted content already in
-  // scratch) instead.
-  void AddField(Span s, bool junk, size_t b, size_t e, Record* r);
-  // Scans the unquoted text starting at *pos to the end of its field. Returns true when a
-  // delimiter ended it (*pos is then the next field); otherwise *st tells how the record ended.
-  bool EndField(size_t* pos, size_t lim, Span s, bool junk, Record* r, RecordStatus* st);
+  void GrowFields();
+  // Points the fields listed in scratch_fields_ at scratch_.
+  void ResolveScratch();
 
   Dialect d_;
-  char special_[4] = {};  // delimiter, '\n', quote, escape
   const char* data_ = nullptr;
   size_t n_ = 0;
+  size_t num_blocks_ = 0;
   bool at_eof_ = false;
-  size_t base_ = 0;    // bits_ describes bytes [base_, base_ + 64)
-  uint64_t bits_ = 0;  // bit i: data_[base_ + i] is special
-  std::vector<Span> fields_;
+  size_t window_ = 0;  // first block held in the masks
+  // Per block of the window, bit i stands for byte 64 * block + i.
+  uint64_t delim_[kWindowBlocks] = {};
+  uint64_t newline_[kWindowBlocks] = {};
+  uint64_t quote_[kWindowBlocks] = {};  // the quote, and the escape when set
+  std::vector<FieldRef> fields_;  // grown, never shrunk; the first num_fields_ are in use
+  size_t num_fields_ = 0;
   std::string scratch_;
+  // Fields whose text lives in scratch_: set once the record is complete (scratch_ may move).
+  struct ScratchText {
+    size_t field;
+    size_t begin;
+    size_t size;
+  };
+  std::vector<ScratchText> scratch_fields_;
 };
 
 }  // namespace sluice::csv

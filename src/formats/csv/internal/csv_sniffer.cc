@@ -43,7 +43,7 @@ Stats Measure(std::string_view head, const Dialect& d) {
       }
       pos = r.next;
       if (r.end == r.start) continue;  // empty line
-      counts.push_back(scanner.fields().size());
+      counts.push_back(scanner.num_fields());
       if (r.junk_fields > 0) ++st.bad;
       st.quoted += r.quoted_fields;
     }
@@ -91,8 +91,8 @@ bool SniffHeader(std::string_view head, const Dialect& d) {
         pos = r.next;
         continue;
       }
-      for (const Span& f : scanner.fields()) {
-        std::string_view text = scanner.Text(f);
+      for (size_t j = 0; j < scanner.num_fields(); ++j) {
+        std::string_view text = scanner.fields()[j].text;
         if (Trim(text).empty() || LooksTyped(text)) return false;
       }
       return true;
@@ -131,6 +131,8 @@ Dialect SniffDialect(std::string_view head, const Dialect& requested) {
         cand.delimiter = dl;
         cand.quote = q;
         Stats st = Measure(head, cand);
+        // ' quoting is rare and apostrophes are common: it needs fields that it actually quotes.
+        if (requested.quote_auto && q != kSniffQuotes[0] && st.quoted == 0) continue;
         Key key{st.mode > 1, st.consistent - st.bad, st.quoted, st.mode, order};
         if (!have || key > best_key) {
           have = true;
