@@ -41,6 +41,21 @@ ConnectorContext MakeContext(const PipelineConfig& cfg, StateStore* state, Logge
   return ctx;
 }
 
+// Builds the connectors once without running them: their option errors are config errors.
+bool Preflight(const PipelineConfig& cfg, Logger& log) {
+  ConnectorContext ctx = MakeContext(cfg, nullptr, log);
+  const ConnectorRegistry& reg = BuiltinConnectors();
+  auto src = reg.Find("source", cfg.source_type)->make_source(ctx, cfg.source());
+  Status st = src.ok() ? Status::OK() : src.status();
+  if (st.ok()) {
+    auto sink = reg.Find("sink", cfg.sink_type)->make_sink(ctx, cfg.sink());
+    if (!sink.ok()) st = sink.status();
+  }
+  if (st.ok()) return true;
+  std::fprintf(stderr, "sluice: config error: %s\n", st.message().c_str());
+  return false;
+}
+
 int Fail(const Status& st, const char* what) {
   std::fprintf(stderr, "sluice: %s: %s\n", what, st.message().c_str());
   return st.IsInvalidArgument() ? 2 : 1;
@@ -51,6 +66,7 @@ int Fail(const Status& st, const char* what) {
 int CmdRun(const std::string& path, bool dry_run, const GlobalFlags& g, Logger& log) {
   PipelineConfig cfg;
   if (!Load(path, &cfg, log)) return 2;
+  if (!Preflight(cfg, log)) return 2;
   InstallSignalHandlers();
   RunOptions opts;
   opts.dry_run = dry_run;
@@ -59,13 +75,14 @@ int CmdRun(const std::string& path, bool dry_run, const GlobalFlags& g, Logger& 
            {{"source", cfg.source_type}, {"sink", cfg.sink_type}});
   RunSummary s = RunPipeline(cfg, opts, log);
   if (!s.error.empty()) log.Error("run failed: " + s.error);
+  // With the stdout sink, stdout carries the rows: the summary goes to stderr.
+  FILE* out = cfg.sink_type == "stdout" ? stderr : stdout;
   if (g.json) {
-    std::printf("%s\n", SummaryJson(s).c_str());
+    std::fprintf(out, "%s\n", SummaryJson(s).c_str());
   } else {
-    std::printf("%s", SummaryText(s).c_str());
+    std::fprintf(out, "%s", SummaryText(s).c_str());
   }
-  std::fflush(stdout);
-  if (s.status == "failed" && s.error.find("config") != std::string::npos) return 2;
+  std::fflush(out);
   return s.ExitCode();
 }
 

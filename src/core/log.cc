@@ -35,14 +35,32 @@ void Logger::Log(LogLevel level, const std::string& msg, const Fields& fields) {
   if (level < level_) return;
   std::string line;
   if (json_) {
-    line = "{\"ts\":" + JsonQuote(Timestamp()) + ",\"level\":" + JsonQuote(LevelName(level)) +
-           ",\"msg\":" + JsonQuote(msg);
-    for (const auto& [k, v] : fields) line += "," + JsonQuote(k) + ":" + JsonQuote(v);
-    line += "}\n";
+    line.append("{\"ts\":");
+    AppendJsonString(line, Timestamp());
+    line.append(",\"level\":");
+    AppendJsonString(line, LevelName(level));
+    line.append(",\"msg\":");
+    AppendJsonString(line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(',');
+      AppendJsonString(line, k);
+      line.push_back(':');
+      AppendJsonString(line, v);
+    }
+    line.append("}\n");
   } else {
-    line = Timestamp().substr(11, 12) + " " + LevelName(level) + "  " + msg;
-    for (const auto& [k, v] : fields) line += "  " + k + "=" + v;
-    line += "\n";
+    line.append(Timestamp(), 11, 12);
+    line.push_back(' ');
+    line.append(LevelName(level));
+    line.append("  ");
+    line.append(msg);
+    for (const auto& [k, v] : fields) {
+      line.append("  ");
+      line.append(k);
+      line.push_back('=');
+      line.append(v);
+    }
+    line.push_back('\n');
   }
   std::lock_guard<std::mutex> g(mu_);
   if (status_enabled_ && !status_.empty()) std::fputs("\r\033[K", out_);

@@ -2,6 +2,8 @@
 
 #include <fast_float/fast_float.h>
 
+#include <charconv>
+
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -78,7 +80,7 @@ bool Digits(std::string_view s, size_t* i, int n, int64_t* out) {
 }
 
 bool ParseDatePart(std::string_view s, size_t* i, int32_t* days) {
-  int64_t y, m, d;
+  int64_t y = 0, m = 0, d = 0;
   if (!Digits(s, i, 4, &y) || *i >= s.size() || s[*i] != '-') return false;
   ++*i;
   if (!Digits(s, i, 2, &m) || *i >= s.size() || s[*i] != '-') return false;
@@ -94,7 +96,7 @@ bool ParseDatePart(std::string_view s, size_t* i, int32_t* days) {
 }
 
 bool ParseTimePart(std::string_view s, size_t* i, int64_t* micros) {
-  int64_t h, mi, sec = 0, frac = 0;
+  int64_t h = 0, mi = 0, sec = 0, frac = 0;
   if (!Digits(s, i, 2, &h) || *i >= s.size() || s[*i] != ':') return false;
   ++*i;
   if (!Digits(s, i, 2, &mi)) return false;
@@ -184,7 +186,7 @@ bool ParseTimestamp(std::string_view s, int64_t* micros, bool* has_zone) {
       } else if (s[i] == '+' || s[i] == '-') {
         int sign = s[i] == '-' ? -1 : 1;
         ++i;
-        int64_t oh, om = 0;
+        int64_t oh = 0, om = 0;
         if (!Digits(s, &i, 2, &oh)) return false;
         if (i < s.size() && s[i] == ':') ++i;
         if (i < s.size() && !Digits(s, &i, 2, &om)) return false;
@@ -238,22 +240,53 @@ bool ParseDecimal(std::string_view s, int precision, int scale, int128_t* out) {
   return true;
 }
 
-std::string FormatDate(int32_t days) {
+namespace {
+// Writes `v` as exactly `width` digits at `p`.
+char* PutDigits(char* p, int64_t v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+char* PutDate(char* p, int32_t days) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
+  if (y < 0 || y > 9999) {
+    return p + std::snprintf(p, 24, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+  }
+  p = PutDigits(p, y, 4);
+  *p++ = '-';
+  p = PutDigits(p, m, 2);
+  *p++ = '-';
+  return PutDigits(p, d, 2);
+}
+
+char* PutTime(char* p, int64_t micros) {
+  int64_t s = micros / 1000000, f = micros % 1000000;
+  p = PutDigits(p, s / 3600, 2);
+  *p++ = ':';
+  p = PutDigits(p, s / 60 % 60, 2);
+  *p++ = ':';
+  p = PutDigits(p, s % 60, 2);
+  if (f) {
+    *p++ = '.';
+    p = PutDigits(p, f, 6);
+  }
+  return p;
+}
+}  // namespace
+
+std::string FormatDate(int32_t days) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
-  return buf;
+  return std::string(buf, PutDate(buf, days));
 }
 
 std::string FormatTime(int64_t micros) {
-  int64_t s = micros / 1000000, f = micros % 1000000;
   char buf[32];
-  int len = std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                          static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  if (f) std::snprintf(buf + len, sizeof buf - len, ".%06lld", static_cast<long long>(f));
-  return buf;
+  return std::string(buf, PutTime(buf, micros));
 }
 
 std::string FormatTimestamp(int64_t micros, bool tz) {
@@ -263,11 +296,12 @@ std::string FormatTimestamp(int64_t micros, bool tz) {
     rem += 86400000000LL;
     --days;
   }
-  std::string out = FormatDate(static_cast<int32_t>(days));
-  out += ' ';
-  out += FormatTime(rem);
-  if (tz) out += 'Z';
-  return out;
+  char buf[64];
+  char* p = PutDate(buf, static_cast<int32_t>(days));
+  *p++ = ' ';
+  p = PutTime(p, rem);
+  if (tz) *p++ = 'Z';
+  return std::string(buf, p);
 }
 
 std::string FormatDecimal(int128_t v, int scale) {
@@ -293,11 +327,8 @@ std::string FormatFloat64(double v) {
   if (std::isinf(v)) return v > 0 ? "Infinity" : "-Infinity";
   char buf[40];
   // Shortest form that reads back to the same double.
-  for (int prec = 15; prec <= 17; ++prec) {
-    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 void AppendValueText(const Column& col, int64_t i, std::string& out) {

@@ -217,6 +217,8 @@ void InstallSignalHandlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  // A closed pipe (sluice run ... | head) is an I/O error of the sink, not a silent death.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger& log,

@@ -19,7 +19,6 @@ if [ $# -lt 1 ] || [ ! -x "$1" ]; then
 fi
 SLUICE=$(realpath "$1")
 shift
-E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LONG=${SLUICE_LONG:-0}
 [ "$LONG" = "1" ] || LONG=0
 

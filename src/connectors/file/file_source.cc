@@ -214,6 +214,13 @@ class FileSource : public Source {
       const FormatInfo* f = FindFormat(format_);
       if (!f) return Status::InvalidArgument(block_.Where() + ".format: unknown format '" + format_ + "'");
     }
+    // Format options are checked now, so a bad `delimiter:` is a config error, not a bad file.
+    for (const FormatInfo& f : Formats()) {
+      if (format_ != "auto" && FindFormat(format_) != &f) continue;
+      Options fopts(&block_, &f.options);
+      auto dec = f.make_decoder(fopts);
+      if (!dec.ok()) return dec.status();
+    }
     auto it = ctx_.declared_schemas.find("");
     if (it == ctx_.declared_schemas.end()) it = ctx_.declared_schemas.find(stream_);
     if (it != ctx_.declared_schemas.end()) declared_ = it->second;

@@ -231,7 +231,7 @@ struct Target {
 class SqliteSink final : public Sink {
  public:
   SqliteSink(const ConnectorContext& ctx, SqliteSinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), dry_run_(ctx.dry_run), cfg_(std::move(cfg)) {}
+      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)) {}
 
   ~SqliteSink() override {
     // Statements before the connection; closing with an open transaction rolls it back, which
@@ -239,7 +239,6 @@ class SqliteSink final : public Sink {
     targets_.clear();
     put_state_ = SqliteStmt();
     get_state_ = SqliteStmt();
-    if (ro_db_) sqlite3_close_v2(ro_db_);
   }
 
   Status Open() override;
@@ -279,18 +278,16 @@ class SqliteSink final : public Sink {
   Status BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batch, int64_t r0, int64_t n);
   Status RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, int64_t n, const Status& st);
   Result<std::vector<std::string>> StagedStreams();
-  Result<StateMap> ReadState(sqlite3* db, const std::string& sink);
+  Result<StateMap> ReadState(const std::string& sink);
   void Info(const std::string& msg) const {
     if (log_) log_->Info(msg, {{"sink", "sqlite"}});
   }
 
   std::string pipeline_;
   Logger* log_;
-  bool dry_run_;
   SqliteSinkConfig cfg_;
 
   SqliteDb db_;
-  sqlite3* ro_db_ = nullptr;  // dry run only: read-only, for LoadState
   bool in_group_ = false;
   // Replace mode: a previous run's staging rows are resumed (its positions were found), so the
   // staging tables are kept; otherwise each is emptied at its first Write of the run.
@@ -320,15 +317,6 @@ Result<std::string> SqliteSink::TableFor(const std::string& stream) const {
 }
 
 Status SqliteSink::Open() {
-  if (dry_run_) {
-    // Writes nothing, not even the file; reads the committed state when there is some.
-    if (std::filesystem::exists(cfg_.path) &&
-        sqlite3_open_v2(cfg_.path.c_str(), &ro_db_, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-      sqlite3_close_v2(ro_db_);
-      ro_db_ = nullptr;
-    }
-    return Status::OK();
-  }
   Status st = db_.Open(cfg_.path);
   if (!st.ok()) return st.WithContext("sqlite sink");
   RETURN_IF_ERROR(
@@ -348,17 +336,10 @@ Status SqliteSink::Open() {
   return Status::OK();
 }
 
-Result<StateMap> SqliteSink::ReadState(sqlite3* db, const std::string& sink) {
+Result<StateMap> SqliteSink::ReadState(const std::string& sink) {
   StateMap out;
-  sqlite3_stmt* raw = nullptr;
-  const char* sql = "SELECT stream, key, value FROM _sluice_state WHERE pipeline = ? AND sink = ?";
-  int rc = sqlite3_prepare_v2(db, sql, -1, &raw, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_finalize(raw);
-    if (dry_run_) return out;  // a database without our table: nothing committed yet
-    return SqliteStatus(rc, "sqlite sink: reading _sluice_state", db);
-  }
-  SqliteStmt stmt(db, raw);
+  ASSIGN_OR_RETURN(SqliteStmt stmt, db_.Prepare("SELECT stream, key, value FROM _sluice_state "
+                                                "WHERE pipeline = ? AND sink = ?"));
   stmt.BindText(1, pipeline_);
   stmt.BindText(2, sink);
   for (;;) {
@@ -370,14 +351,12 @@ Result<StateMap> SqliteSink::ReadState(sqlite3* db, const std::string& sink) {
 }
 
 Result<StateMap> SqliteSink::LoadState() {
-  sqlite3* db = dry_run_ ? ro_db_ : db_.get();
-  if (dry_run_ && !db) return StateMap{};
-  if (!dry_run_) RETURN_IF_ERROR(CheckOpen());
-  ASSIGN_OR_RETURN(StateMap state, ReadState(db, StateSink()));
+  RETURN_IF_ERROR(CheckOpen());
+  ASSIGN_OR_RETURN(StateMap state, ReadState(StateSink()));
   if (cfg_.mode == WriteMode::kReplace) {
     // Positions come from the staged run only (a replace run otherwise starts over), but the
     // cumulative counters stay the sink's own, so that `state show` has its totals.
-    ASSIGN_OR_RETURN(StateMap own, ReadState(db, cfg_.name));
+    ASSIGN_OR_RETURN(StateMap own, ReadState(cfg_.name));
     auto counters = own.find({"", kCountersKey});
     if (counters != own.end()) state.insert(*counters);
   }
@@ -647,7 +626,6 @@ Status SqliteSink::CheckKeys(const Target& t, const RecordBatch& batch) const {
 }
 
 Status SqliteSink::Write(const RecordBatch& batch) {
-  if (dry_run_) return Status::OK();
   RETURN_IF_ERROR(CheckOpen());
   ASSIGN_OR_RETURN(std::string table, TableFor(batch.stream));
   if (batch.schema()->size() == 0) {
@@ -817,7 +795,6 @@ Status SqliteSink::RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, i
 }
 
 Status SqliteSink::Commit(const CommitState& state) {
-  if (dry_run_) return Status::OK();
   RETURN_IF_ERROR(CheckOpen());
   RETURN_IF_ERROR(Begin());
   const std::string sink = StateSink();
@@ -866,7 +843,6 @@ Status SqliteSink::Commit(const CommitState& state) {
 }
 
 Status SqliteSink::Abort() {
-  if (dry_run_) return Status::OK();
   Status st = Rollback();
   if (!st.ok()) return st.WithContext("sqlite sink: rollback");
   return Status::OK();
@@ -874,7 +850,7 @@ Status SqliteSink::Abort() {
 
 // Replace mode: one transaction swaps every staged table in and makes its positions the sink's.
 Status SqliteSink::Finish() {
-  if (dry_run_ || cfg_.mode != WriteMode::kReplace) return Status::OK();
+  if (cfg_.mode != WriteMode::kReplace) return Status::OK();
   RETURN_IF_ERROR(CheckOpen());
   if (in_group_) return Status::Internal("sqlite sink: Finish with an uncommitted commit group");
   std::map<std::string, std::string> tables = staged_;
@@ -949,7 +925,6 @@ Status SqliteSink::Close() {
 }
 
 Status SqliteSink::ResetState(const std::string& stream) {
-  if (dry_run_) return Status::OK();
   RETURN_IF_ERROR(CheckOpen());
   if (in_group_) return Status::Internal("sqlite sink: ResetState with an open commit group");
   // Forgetting staged positions also drops their staging rows: a staging table without

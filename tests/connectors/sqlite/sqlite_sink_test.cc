@@ -39,9 +39,7 @@ class SqliteSinkTest : public ::testing::Test {
     block.SetKind(ConfigNode::Kind::kMap);
     block.SetLocation("sink", 1);
     block.AddEntry("type", ConfigNode::Scalar("sqlite", "sink.type"));
-    bool has_path = false;
-    for (auto& [k, v] : opts) has_path |= k == "path";
-    if (!has_path) block.AddEntry("path", ConfigNode::Scalar("wh.db", "sink.path"));
+    block.AddEntry("path", ConfigNode::Scalar("wh.db", "sink.path"));
     for (auto& [k, v] : opts) block.AddEntry(k, ConfigNode::Scalar(v, "sink." + k));
     if (!key.empty()) {
       ConfigNode list;
@@ -56,7 +54,6 @@ class SqliteSinkTest : public ::testing::Test {
     ConnectorContext ctx;
     ctx.pipeline = "orders_pipeline";
     ctx.base_dir = dir_;
-    ctx.dry_run = dry_run_;
     return info->make_sink(ctx, block);
   }
 
@@ -101,7 +98,6 @@ class SqliteSinkTest : public ::testing::Test {
 
   std::string dir_;
   ConnectorRegistry registry_;
-  bool dry_run_ = false;
 };
 
 SchemaPtr IdName() {
@@ -642,30 +638,6 @@ TEST_F(SqliteSinkTest, ResetStateForgetsOneStreamOrAll) {
   ASSERT_TRUE(loaded.ok());
   EXPECT_TRUE(loaded->empty());
   EXPECT_EQ(Query("SELECT count(*) FROM all_rows"), (Rows{{"2"}})) << "rows stay";
-}
-
-TEST_F(SqliteSinkTest, DryRunReadsStateAndWritesNothing) {
-  {
-    auto sink = Open();
-    ASSERT_TRUE(sink);
-    Ok(sink->Write(*Batch("orders", {{1, "ann"}})));
-    Ok(sink->Commit(State("orders", "10", 1)));
-  }
-  dry_run_ = true;
-  auto sink = Open();
-  ASSERT_TRUE(sink);
-  auto loaded = sink->LoadState();
-  ASSERT_TRUE(loaded.ok());
-  EXPECT_EQ(loaded->at(kPos), "{\"offset\":10}");
-  Ok(sink->Write(*Batch("orders", {{2, "bob"}})));
-  Ok(sink->Commit(State("orders", "20", 1)));
-  EXPECT_EQ(Query("SELECT id FROM orders"), (Rows{{"1"}}));
-  EXPECT_EQ(Query("SELECT value FROM _sluice_state WHERE stream = 'orders'"),
-            (Rows{{"{\"offset\":10}"}}));
-  auto other = Open({{"path", "sub/none.db"}});
-  ASSERT_TRUE(other);
-  Ok(other->Write(*Batch("orders", {{2, "bob"}})));
-  EXPECT_FALSE(std::filesystem::exists(dir_ + "/sub"));
 }
 
 TEST_F(SqliteSinkTest, StreamsGoToTheirOwnTables) {
