@@ -73,11 +73,12 @@ struct FileCheckpoint {
   uint64_t raw_end = 0;  // raw bytes the fingerprint covers
   std::string fp;
   std::string compression;
+  bool done = false;  // every byte up to `size` was read (what tells a finished compressed file)
 
   std::string ToJson() const {
     nlohmann::json j = {{"dev", dev},   {"ino", ino},         {"size", size},          {"mtime_ns", mtime_ns},
                         {"offset", offset}, {"line", line},   {"raw_end", raw_end},    {"fp", fp},
-                        {"compression", compression}};
+                        {"compression", compression}, {"done", done}};
     return j.dump();
   }
   static bool FromJson(const std::string& text, FileCheckpoint* out) {
@@ -92,6 +93,7 @@ struct FileCheckpoint {
     out->raw_end = j.value("raw_end", uint64_t{0});
     out->fp = j.value("fp", std::string());
     out->compression = j.value("compression", std::string("none"));
+    out->done = j.value("done", false);
     return true;
   }
 };
@@ -325,8 +327,10 @@ class FileSource : public Source {
         f.resume = true;
         f.skip = size <= c.offset;
       } else {
+        // A compressed file is done once wholly read; one that grew since is read on from the
+        // uncompressed offset (concatenated gzip members or zstd frames).
         f.resume = true;
-        f.skip = size == c.size;
+        f.skip = c.done && size == c.size;
       }
       if (f.skip) f.note = "no new rows";
       return;
@@ -532,6 +536,7 @@ class FileSource : public Source {
       c.offset = dec->offset();
       c.line = dec->line();
       c.compression = CompressionName(comp);
+      c.done = b.eof && b.pos == b.data.size();
       if (comp == Compression::kNone) {
         c.raw_end = c.offset;
         ASSIGN_OR_RETURN(c.fp, FingerprintPath(f.path, c.raw_end));
