@@ -75,8 +75,13 @@ class Sink {
   virtual Status Open() = 0;
   // The committed positions of this pipeline in this sink.
   virtual Result<StateMap> LoadState() = 0;
-  // Adds rows to the open commit group (a group opens implicitly with the first Write).
+  // Adds rows to the open commit group (a group opens implicitly with the first Write). Rows the
+  // destination refuses (a constraint, a value out of range) are not an error: they are left out
+  // of the group and reported by TakeRefused.
   virtual Status Write(const RecordBatch& batch) = 0;
+  // The rows refused since the last call, each with the destination's reason. The runtime
+  // quarantines them with the group, so they count as quarantined, not as loaded.
+  virtual std::vector<RejectedRow> TakeRefused() { return {}; }
   // Makes the group's rows and `state` durable together. After OK, a crash keeps both; after an
   // error, neither.
   virtual Status Commit(const CommitState& state) = 0;

@@ -156,6 +156,11 @@ class Attempt {
       if (env->batch && rows > 0) {
         st = sink->Write(*env->batch);
         if (!st.ok()) break;
+        for (auto& r : sink->TakeRefused()) {
+          --group.counters.rows_out;
+          ++group.counters.rows_quarantined;
+          group.rejects.push_back(std::move(r));
+        }
       }
       for (auto& r : env->rejects) group.rejects.push_back(std::move(r));
       for (auto& p : env->positions) group.positions[{p.stream, p.key}] = std::move(p.value);

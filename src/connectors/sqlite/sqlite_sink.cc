@@ -244,6 +244,7 @@ class SqliteSink final : public Sink {
   Status Open() override;
   Result<StateMap> LoadState() override;
   Status Write(const RecordBatch& batch) override;
+  std::vector<RejectedRow> TakeRefused() override { return std::exchange(refused_, {}); }
   Status Commit(const CommitState& state) override;
   Status Abort() override;
   Status Finish() override;
@@ -276,7 +277,8 @@ class SqliteSink final : public Sink {
   Status CheckKeys(const Target& t, const RecordBatch& batch) const;
   Status InsertRows(Target& t, const RecordBatch& batch);
   Status BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batch, int64_t r0, int64_t n);
-  Status RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, int64_t n, const Status& st);
+  Status RefusedRows(Target& t, const RecordBatch& batch, int64_t r0, int64_t n, const Status& st);
+  Status Refuse(Target& t, const RecordBatch& batch, int64_t row, const Status& st);
   Result<std::vector<std::string>> StagedStreams();
   Result<StateMap> ReadState(const std::string& sink);
   void Info(const std::string& msg) const {
@@ -298,6 +300,7 @@ class SqliteSink final : public Sink {
   SqliteStmt get_state_;
   std::string text_;  // formatted values of the rows being bound
   std::vector<std::pair<uint32_t, uint32_t>> spans_;
+  std::vector<RejectedRow> refused_;
 };
 
 Result<std::string> SqliteSink::TableFor(const std::string& stream) const {
@@ -647,14 +650,14 @@ Status SqliteSink::InsertRows(Target& t, const RecordBatch& batch) {
       st = BindRows(t, t.multi, batch, r, t.multi_rows);
       if (st.ok()) st = t.multi.Step().status();
       sqlite3_reset(t.multi.get());
-      if (!st.ok()) st = RefusedRow(t, batch, r, t.multi_rows, st);
+      if (!st.ok()) st = RefusedRows(t, batch, r, t.multi_rows, st);
     }
   }
   for (; st.ok() && r < n; ++r) {
     st = BindRows(t, t.single, batch, r, 1);
     if (st.ok()) st = t.single.Step().status();
     sqlite3_reset(t.single.get());
-    if (!st.ok()) st = RefusedRow(t, batch, r, 1, st);
+    if (!st.ok()) st = Refuse(t, batch, r, st);
   }
   // The statements bound the batch's memory without a copy; the batch may go away after return.
   if (t.multi.get()) sqlite3_clear_bindings(t.multi.get());
@@ -754,44 +757,62 @@ Status SqliteSink::BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batc
   return Status::OK();
 }
 
-// A statement failed. When SQLite refused a value (a constraint, a STRICT column), the rows are
-// retried one by one to name the row and column; other errors (busy, disk full) pass through.
-Status SqliteSink::RefusedRow(Target& t, const RecordBatch& batch, int64_t r0, int64_t n,
-                              const Status& st) {
+// A multi-row statement failed. When SQLite refused a value (a constraint, a STRICT column), the
+// statement left no trace, so its rows are inserted one by one and only the refused ones are left
+// out; other errors (busy, disk full) pass through.
+Status SqliteSink::RefusedRows(Target& t, const RecordBatch& batch, int64_t r0, int64_t n,
+                               const Status& st) {
+  if (st.code() != StatusCode::kInvalidArgument) {
+    return st.WithContext("sqlite table " + QuoteSqlIdent(t.user_table));
+  }
+  for (int64_t r = r0; r < r0 + n; ++r) {
+    Status s = BindRows(t, t.single, batch, r, 1);
+    if (s.ok()) s = t.single.Step().status();
+    sqlite3_reset(t.single.get());
+    if (!s.ok()) RETURN_IF_ERROR(Refuse(t, batch, r, s));
+  }
+  return Status::OK();
+}
+
+// One row's statement failed: a refused value becomes a RejectedRow naming the row, column and
+// value, and the load goes on; any other error is returned.
+Status SqliteSink::Refuse(Target& t, const RecordBatch& batch, int64_t row, const Status& st) {
   const std::string where = "sqlite table " + QuoteSqlIdent(t.user_table);
   if (st.code() != StatusCode::kInvalidArgument) return st.WithContext(where);
-  int64_t bad_row = r0;
-  Status row_st = st;
-  if (n > 1) {
-    for (int64_t r = r0; r < r0 + n; ++r) {
-      Status s = BindRows(t, t.single, batch, r, 1);
-      if (s.ok()) s = t.single.Step().status();
-      sqlite3_reset(t.single.get());
-      if (!s.ok()) {
-        bad_row = r;
-        row_st = s;
-        break;
-      }
-    }
-  }
-  std::string msg = where + " refused the row from " + RowOrigin(batch, bad_row);
-  std::string column = ColumnInMessage(row_st.message(), t.table);
+  std::string msg = where + " refused the row";
+  std::string column = ColumnInMessage(st.message(), t.table);
   int field = column.empty() ? -1 : batch.schema()->IndexOf(column);
   if (!column.empty()) {
     msg += ", column '" + column + "'";
     if (field >= 0) {
-      const Column& col = batch.column(field);
+      const Column& col = batch.column(static_cast<size_t>(field));
       std::string value;
-      AppendValueText(col, bad_row, value);
-      msg += col.IsNull(bad_row) ? " (null)" : " (value '" + PrintableExcerpt(value, 80) + "')";
+      AppendValueText(col, row, value);
+      msg += col.IsNull(row) ? " (null)" : " (value '" + PrintableExcerpt(value, 80) + "')";
     } else {
       msg += " (not in the incoming rows, so null)";
     }
   }
   // "sqlite: NOT NULL constraint failed: t.amount" -> the part after the wrapper's prefix.
-  std::string reason = row_st.message();
+  std::string reason = st.message();
   if (StartsWith(reason, "sqlite: ")) reason = reason.substr(8);
-  return Status::Permanent(msg + ": " + reason);
+  RejectedRow r;
+  r.stream = batch.stream;
+  r.origin = RowOrigin(batch, row);
+  r.position_key = r.origin + "#sink";
+  r.raw = "{";
+  for (size_t c = 0; c < batch.schema()->size(); ++c) {
+    if (c) r.raw += ',';
+    AppendJsonString(r.raw, batch.schema()->field(c).name);
+    r.raw += ':';
+    AppendValueJson(batch.column(c), row, r.raw);
+  }
+  r.raw += '}';
+  r.rule = "sink";
+  r.column = column;
+  r.reason = msg + ": " + reason;
+  refused_.push_back(std::move(r));
+  return Status::OK();
 }
 
 Status SqliteSink::Commit(const CommitState& state) {
@@ -843,6 +864,7 @@ Status SqliteSink::Commit(const CommitState& state) {
 }
 
 Status SqliteSink::Abort() {
+  refused_.clear();
   Status st = Rollback();
   if (!st.ok()) return st.WithContext("sqlite sink: rollback");
   return Status::OK();

@@ -597,7 +597,7 @@ TEST_F(SqliteSinkTest, IdentifiersWithQuotesAndSpacesWork) {
             (Rows{{"1", "2.50"}}));
 }
 
-TEST_F(SqliteSinkTest, ARefusedValueNamesTableColumnAndRow) {
+TEST_F(SqliteSinkTest, ARefusedRowIsLeftOutAndReportedWithTableColumnAndOrigin) {
   {
     auto sink = Open({{"table", "t"}});
   }
@@ -609,15 +609,20 @@ TEST_F(SqliteSinkTest, ARefusedValueNamesTableColumnAndRow) {
   auto sink = Open({{"table", "t"}});
   ASSERT_TRUE(sink);
   std::vector<std::pair<int64_t, std::string>> rows;
-  for (int64_t i = 0; i < 200; ++i) rows.emplace_back(i, i == 130 ? "" : "x");
-  Status st = sink->Write(*Batch("s", rows));
-  ASSERT_FALSE(st.ok());
-  EXPECT_FALSE(st.IsTransient());
-  EXPECT_EQ(st.message(),
-            "sqlite table \"t\" refused the row from data/orders.csv:132, column 'name' (null): "
-            "NOT NULL constraint failed: t.name");
-  Ok(sink->Abort());
-  EXPECT_EQ(Query("SELECT count(*) FROM t"), (Rows{{"0"}}));
+  for (int64_t i = 0; i < 200; ++i) rows.emplace_back(i, i == 130 || i == 198 ? "" : "x");
+  Ok(sink->Write(*Batch("s", rows)));
+  std::vector<RejectedRow> refused = sink->TakeRefused();
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].origin, "data/orders.csv:132");
+  EXPECT_EQ(refused[0].rule, "sink");
+  EXPECT_EQ(refused[0].column, "name");
+  EXPECT_EQ(refused[0].reason,
+            "sqlite table \"t\" refused the row, column 'name' (null): NOT NULL constraint failed: t.name");
+  EXPECT_EQ(refused[0].raw, "{\"id\":130,\"name\":null}");
+  EXPECT_EQ(refused[1].origin, "data/orders.csv:200");
+  EXPECT_TRUE(sink->TakeRefused().empty());
+  Ok(sink->Commit(CommitState{}));
+  EXPECT_EQ(Query("SELECT count(*), sum(id) FROM t"), (Rows{{"198", std::to_string(199 * 200 / 2 - 130 - 198)}}));
 }
 
 TEST_F(SqliteSinkTest, ResetStateForgetsOneStreamOrAll) {
