@@ -19,11 +19,22 @@ namespace sluice {
 
 namespace {
 
+// The logger that error reports go through: JSON lines under --log-format json.
+Logger* g_log = nullptr;
+
+void ReportError(const std::string& msg) {
+  if (g_log && g_log->json()) {
+    g_log->Error(msg);
+  } else {
+    std::fprintf(stderr, "sluice: %s\n", msg.c_str());
+  }
+}
+
 // Loads a pipeline; on error prints it and yields exit code 2.
 bool Load(const std::string& path, PipelineConfig* cfg, Logger& log) {
   auto r = LoadPipeline(path, BuiltinConnectors());
   if (!r.ok()) {
-    std::fprintf(stderr, "sluice: config error: %s\n", r.status().message().c_str());
+    ReportError("config error: " + r.status().message());
     return false;
   }
   *cfg = std::move(r).value();
@@ -52,18 +63,19 @@ bool Preflight(const PipelineConfig& cfg, Logger& log) {
     if (!sink.ok()) st = sink.status();
   }
   if (st.ok()) return true;
-  std::fprintf(stderr, "sluice: config error: %s\n", st.message().c_str());
+  ReportError("config error: " + st.message());
   return false;
 }
 
 int Fail(const Status& st, const char* what) {
-  std::fprintf(stderr, "sluice: %s: %s\n", what, st.message().c_str());
+  ReportError(std::string(what) + ": " + st.message());
   return st.IsInvalidArgument() ? 2 : 1;
 }
 
 }  // namespace
 
 int CmdRun(const std::string& path, bool dry_run, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
   PipelineConfig cfg;
   if (!Load(path, &cfg, log)) return 2;
   if (!Preflight(cfg, log)) return 2;
@@ -87,6 +99,7 @@ int CmdRun(const std::string& path, bool dry_run, const GlobalFlags& g, Logger& 
 }
 
 int CmdCheck(const std::string& path, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
   PipelineConfig cfg;
   if (!Load(path, &cfg, log)) return 2;
   const ConnectorRegistry& reg = BuiltinConnectors();
@@ -123,6 +136,7 @@ int CmdCheck(const std::string& path, const GlobalFlags& g, Logger& log) {
 }
 
 int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, Logger& log) {
+  g_log = &log;
   auto r = InferFileSchema(file, format, 10000);
   if (!r.ok()) return Fail(r.status(), "infer");
   std::string yaml = "# inferred by sluice from " + file + " (" + std::to_string(r->rows_sampled) +
@@ -166,6 +180,7 @@ int OpenForState(const std::string& path, Logger& log, Opened* o) {
 }  // namespace
 
 int CmdStateShow(const std::string& path, const std::string& stream, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
   Opened o;
   if (int rc = OpenForState(path, log, &o)) return rc;
   auto positions = o.sink->LoadState();
@@ -232,6 +247,7 @@ int CmdStateShow(const std::string& path, const std::string& stream, const Globa
 }
 
 int CmdStateReset(const std::string& path, const std::string& stream, bool schemas, Logger& log) {
+  g_log = &log;
   Opened o;
   if (int rc = OpenForState(path, log, &o)) return rc;
   auto lock = o.state->Lock(o.cfg.name);
@@ -285,13 +301,14 @@ int CmdConnectors(const std::string& type, const GlobalFlags& g) {
     std::printf("\n");
   }
   if (!found) {
-    std::fprintf(stderr, "sluice: unknown connector '%s' (see `sluice connectors`)\n", type.c_str());
+    ReportError("unknown connector '" + type + "' (see `sluice connectors`)");
     return 2;
   }
   return 0;
 }
 
 int CmdQuarantineList(const std::string& path, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
   PipelineConfig cfg;
   if (!Load(path, &cfg, log)) return 2;
   auto q = QuarantineStore::Open(cfg.quarantine_dir);
@@ -317,6 +334,7 @@ int CmdQuarantineList(const std::string& path, const GlobalFlags& g, Logger& log
 }
 
 int CmdQuarantineShow(const std::string& path, int64_t limit, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
   PipelineConfig cfg;
   if (!Load(path, &cfg, log)) return 2;
   auto q = QuarantineStore::Open(cfg.quarantine_dir);

@@ -22,6 +22,11 @@ std::string ConfigNode::Where() const {
   return w;
 }
 
+std::string ConfigNode::Shown() const {
+  if (interpolated_) return "(a value from ${...}, not shown)";
+  return "'" + scalar_ + "'";
+}
+
 const ConfigNode* ConfigNode::Find(const std::string& key) const {
   if (kind_ != Kind::kMap) return nullptr;
   for (const auto& [k, v] : entries_) {
@@ -46,7 +51,7 @@ Result<int64_t> ConfigNode::AsInt() const {
   ASSIGN_OR_RETURN(std::string s, AsString());
   int64_t v;
   if (!ParseInt64(std::string(Trim(s)), &v)) {
-    return Status::InvalidArgument(Where() + ": expected an integer, got '" + s + "'");
+    return Status::InvalidArgument(Where() + ": expected an integer, got " + Shown());
   }
   return v;
 }
@@ -55,7 +60,7 @@ Result<double> ConfigNode::AsDouble() const {
   ASSIGN_OR_RETURN(std::string s, AsString());
   double v;
   if (!ParseFloat64(std::string(Trim(s)), &v)) {
-    return Status::InvalidArgument(Where() + ": expected a number, got '" + s + "'");
+    return Status::InvalidArgument(Where() + ": expected a number, got " + Shown());
   }
   return v;
 }
@@ -65,7 +70,7 @@ Result<bool> ConfigNode::AsBool() const {
   std::string l = ToLower(Trim(s));
   if (l == "true" || l == "yes" || l == "on") return true;
   if (l == "false" || l == "no" || l == "off") return false;
-  return Status::InvalidArgument(Where() + ": expected true or false, got '" + s + "'");
+  return Status::InvalidArgument(Where() + ": expected true or false, got " + Shown());
 }
 
 Result<double> ParseDurationSeconds(const std::string& text) {
@@ -109,14 +114,16 @@ Result<int64_t> ParseByteSize(const std::string& text) {
 Result<double> ConfigNode::AsSeconds() const {
   ASSIGN_OR_RETURN(std::string s, AsString());
   auto r = ParseDurationSeconds(s);
-  if (!r.ok()) return Status::InvalidArgument(Where() + ": " + r.status().message());
+  if (!r.ok()) {
+    return Status::InvalidArgument(Where() + ": expected a duration such as 500ms, 10s, 5m, 2h or 1d, got " + Shown());
+  }
   return r;
 }
 
 Result<int64_t> ConfigNode::AsBytes() const {
   ASSIGN_OR_RETURN(std::string s, AsString());
   auto r = ParseByteSize(s);
-  if (!r.ok()) return Status::InvalidArgument(Where() + ": " + r.status().message());
+  if (!r.ok()) return Status::InvalidArgument(Where() + ": expected a size such as 64MiB, 10MB or 4096, got " + Shown());
   return r;
 }
 

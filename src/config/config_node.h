@@ -30,6 +30,11 @@ class ConfigNode {
   int line() const { return line_; }  // 1-based, 0 when unknown
   // "source.delimiter (line 4)".
   std::string Where() const;
+  // The value as an error message may quote it: '…' in quotes, or a placeholder when it came
+  // from ${ENV} or ${file:…}, which may hold a secret.
+  std::string Shown() const;
+  bool interpolated() const { return interpolated_; }
+  void SetInterpolated(bool v) { interpolated_ = v; }
 
   const std::string& scalar() const { return scalar_; }
   const std::vector<ConfigNode>& items() const { return items_; }
@@ -64,6 +69,7 @@ class ConfigNode {
   std::vector<std::pair<std::string, ConfigNode>> entries_;
   std::string path_;
   int line_ = 0;
+  bool interpolated_ = false;
 };
 
 // Parses a size or duration from text (shared by ConfigNode and the CLI).

@@ -50,7 +50,7 @@ Status CheckType(const ConfigNode& v, const OptionSpec& spec) {
     case OptionType::kEnum: {
       ASSIGN_OR_RETURN(std::string s, v.AsString());
       if (std::find(spec.choices.begin(), spec.choices.end(), s) == spec.choices.end()) {
-        return Status::InvalidArgument(v.Where() + ": '" + s + "' is not one of " + Join(spec.choices, ", "));
+        return Status::InvalidArgument(v.Where() + ": " + v.Shown() + " is not one of " + Join(spec.choices, ", "));
       }
       return Status::OK();
     }

@@ -76,6 +76,7 @@ Result<ConfigNode> Convert(const YAML::Node& n, const std::string& path) {
     case YAML::NodeType::Undefined: break;
     case YAML::NodeType::Scalar: {
       ASSIGN_OR_RETURN(std::string v, Interpolate(n.Scalar(), where));
+      out.SetInterpolated(v != n.Scalar() || n.Scalar().find("${") != std::string::npos);
       out.SetScalar(std::move(v));
       break;
     }
@@ -196,7 +197,10 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
       auto type_text = t.AsString();
       if (!type_text.ok()) return type_text.status();
       auto type = DataType::Parse(*type_text);
-      if (!type.ok()) return Status::InvalidArgument(t.Where() + ": " + type.status().message());
+      if (!type.ok()) {
+        return Status::InvalidArgument(t.Where() + ": " +
+                                       (t.interpolated() ? "unknown type " + t.Shown() : type.status().message()));
+      }
       schema.AddField({col, *type, true});
     }
     cfg.declared_schemas[""] = std::move(schema);

@@ -158,15 +158,21 @@ bool BatchAssembler::OnRow(const FieldRef* fields, const RowOrigin& origin, std:
   }
   static const FieldRef kMissing{};
   std::string why;
+  std::string columns, reasons;
   for (size_t c = 0; c < ncols; ++c) {
     int s = col_to_slot[c];
     const FieldRef& f = s >= 0 ? fields[s] : kMissing;
     if (!AppendValue(c, f, &why)) {
-      builder_.RollbackRow();
+      // Keep checking: the record names every column that does not fit, not only the first.
       const std::string& name = builder_.schema()->field(c).name;
-      Reject(origin, raw, "type", name, "column '" + name + "': " + why);
-      return !Full();
+      columns += (columns.empty() ? "" : ",") + name;
+      reasons += (reasons.empty() ? "" : "; ") + ("column '" + name + "': " + why);
     }
+  }
+  if (!columns.empty()) {
+    builder_.RollbackRow();
+    Reject(origin, raw, "type", std::move(columns), std::move(reasons));
+    return !Full();
   }
   builder_.CommitRow(origin.line);
   return !Full();

@@ -288,6 +288,10 @@ std::string CsvDecoder::Describe() const {
 Status OptionError(const Options& o, const std::string& name, const std::string& msg) {
   const ConfigNode* n = o.Node(name);
   std::string where = n != nullptr && !n->path().empty() ? n->Where() : "csv option '" + name + "'";
+  // A value from ${ENV} or ${file:...} may be a secret: say what is wrong without quoting it.
+  if (n != nullptr && n->interpolated()) {
+    return Status::InvalidArgument(where + ": invalid " + name + " " + n->Shown());
+  }
   return Status::InvalidArgument(where + ": " + msg);
 }
 
