@@ -103,7 +103,7 @@ def main():
     st = {k: Stat(k, v) for k, v in by_key.items()}
 
     m = machine()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = meta.get("date") or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = []
     w = out.append
     w("# Benchmark results: file → typed batches → SQLite")
@@ -112,7 +112,7 @@ def main():
     w("machine, and each sluice figure is set against a peer measured in that same run. See")
     w("`bench/README.md` for what each measurement does.")
     w("")
-    w(f"- **Date:** {now}")
+    w(f"- **Date:** {now} (start of the run)")
     w(f"- **Machine:** {m['nproc']} cores (`nproc`), {m['cpu']}, {m['ram']} RAM, Linux {m['kernel']}")
     w(f"- **Load average** (1, 5, 15 min) at the start: {meta.get('load_start', '?')}; "
       f"at the end: {meta.get('load_end', '?')}")

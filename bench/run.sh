@@ -88,9 +88,10 @@ if [ "$MEM" = 1 ]; then touch -d '-1 minute' "$CSV2"; fi
 size_of() { stat -c %s "$1"; }
 
 # --- measurement helpers ---------------------------------------------------------------------
-TSV=$DATA/measurements.tsv
+TSV=$DATA/measurements-$ROWS.tsv
 printf 'key\trep\twall_s\tcpu_s\trss_kb\trows\tbytes\tcommand\n' >"$TSV"
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DATE_START=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # shown CMD...: the command as a shell would take it, with paths relative to the repository.
 shown() { local q; q=$(printf '%q ' "$@"); q=${q% }; echo "${q//$ROOT\//}"; }
@@ -249,12 +250,13 @@ fi
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 DUCKDB_VERSION=$(node -e "console.log(require('$BENCH/node_modules/@duckdb/node-api/package.json').version)")
 # One "key=value" a line; report.py can be rerun on the same files to rewrite the report.
-cat >"$DATA/meta.txt" <<EOF
+cat >"$DATA/meta-$ROWS.txt" <<EOF
 rows=$ROWS
 reps=$REPS
 csv=$(basename "$CSV")
 jsonl=$(basename "$JSONL")
 csv2=$( [ "$MEM" = 1 ] && basename "$CSV2")
+date=$DATE_START
 load_start=$LOAD_START
 load_end=$LOAD_END
 sluice_version=$("$SLUICE" --version 2>&1 | head -n1 | sed 's/^sluice //')
@@ -266,5 +268,5 @@ cxx=$(c++ --version | head -n1)
 db_sluice=$DB_SLUICE
 db_peer=$DB_PEER
 EOF
-python3 "$BENCH/report.py" --tsv "$TSV" --meta-file "$DATA/meta.txt" --out "$RESULTS"
+python3 "$BENCH/report.py" --tsv "$TSV" --meta-file "$DATA/meta-$ROWS.txt" --out "$RESULTS"
 log "wrote $RESULTS"

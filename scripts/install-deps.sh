@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libyaml-cpp-dev libcli11-dev libsimdjson-dev libfast-float-dev libfmt-dev nlohmann-json3-dev
-  libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev zstd libxxhash-dev libssl-dev
+  libre2-dev libsqlite3-dev sqlite3 zlib1g-dev libzstd-dev zstd libxxhash-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip coreutils procps python3
   time  # /usr/bin/time: peak memory in bench/run.sh
