@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/strings.h"
+#include "quality/contract.h"
 
 namespace sluice {
 
@@ -116,7 +117,7 @@ const OptionSchema& TopLevelSchema() {
       {"commit_interval", OptionType::kMap, "", "`{rows, bytes, time}`: when a commit group closes."},
       {"retry", OptionType::kMap, "", "`{max_attempts, initial_backoff, max_backoff}` for transient errors."},
       {"buffer", OptionType::kSize, "64MiB", "Memory budget of the channel between source and sink."},
-      {"contract", OptionType::kAny, "", "Data contract (not supported by this version yet)."},
+      {"contract", OptionType::kAny, "", "Data contract: a contract file (relative to the pipeline) or the contract inline."},
       {"transforms", OptionType::kAny, "", "Transforms (not supported by this version yet)."},
       {"streams", OptionType::kAny, "", "Per-stream settings (not supported by this version yet)."},
   };
@@ -171,7 +172,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
   cfg.root = std::move(root).value();
   if (!cfg.root.IsMap()) return Status::InvalidArgument(path + ": a pipeline is a YAML map with source: and sink:");
   RETURN_IF_ERROR(ValidateOptions(cfg.root, TopLevelSchema(), {}));
-  for (const char* unsupported : {"contract", "transforms", "streams"}) {
+  for (const char* unsupported : {"transforms", "streams"}) {
     if (const ConfigNode* n = cfg.root.Find(unsupported)) {
       return Status::InvalidArgument(n->Where() + ": '" + unsupported +
                                      "' is not supported by this version of sluice yet");
@@ -204,6 +205,26 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
       schema.AddField({col, *type, true});
     }
     cfg.declared_schemas[""] = std::move(schema);
+  }
+  if (const ConfigNode* c = cfg.root.Find("contract")) {
+    Result<Contract> contract =
+        c->IsScalar() ? LoadContract(ResolvePath(cfg.base_dir, c->scalar())) : ContractFromNode(*c, path);
+    if (!contract.ok()) return contract.status();
+    // The contract's types win over `schema:` (DESIGN.md, "Which schema wins").
+    Schema merged = cfg.declared_schemas[""];
+    const Schema declared = contract->DeclaredSchema();
+    for (const Field& f : declared.fields()) {
+      int i = merged.IndexOf(f.name);
+      if (i < 0) {
+        merged.AddField(f);
+      } else {
+        std::vector<Field> fields = merged.fields();
+        fields[static_cast<size_t>(i)].type = f.type;
+        merged = Schema(std::move(fields));
+      }
+    }
+    if (merged.size() > 0) cfg.declared_schemas[""] = std::move(merged);
+    cfg.contract = std::make_shared<const Contract>(std::move(contract).value());
   }
   if (const ConfigNode* c = cfg.root.Find("commit_interval")) {
     static const OptionSchema cs = {

@@ -4,6 +4,7 @@
 // path and line and is an InvalidArgument (exit code 2).
 
 #include <map>
+#include <memory>
 #include <string>
 
 #include "config/config_node.h"
@@ -11,6 +12,8 @@
 #include "core/types.h"
 
 namespace sluice {
+
+struct Contract;
 
 struct RetryPolicy {
   int max_attempts = 5;
@@ -37,6 +40,7 @@ struct PipelineConfig {
   CommitInterval commit;
   RetryPolicy retry;
   int64_t buffer_bytes = 64ll << 20;  // channel budget between stages
+  std::shared_ptr<const Contract> contract;  // from `contract:`, or null
 
   const ConfigNode& source() const { return *root.Find("source"); }
   const ConfigNode& sink() const { return *root.Find("sink"); }

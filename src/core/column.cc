@@ -65,7 +65,8 @@ void ColumnBuilder::AppendDecimal(int128_t v) {
 
 void ColumnBuilder::AppendBytes(std::string_view v) {
   MarkValid();
-  values_.insert(values_.end(), v.begin(), v.end());
+  const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+  values_.insert(values_.end(), p, p + v.size());
   offsets_.push_back(static_cast<int32_t>(values_.size()));
   ++length_;
 }

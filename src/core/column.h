@@ -87,9 +87,8 @@ class ColumnBuilder {
   void SetValidityBit(int64_t i, bool v);
   template <typename T>
   void Store(T v) {
-    size_t at = values_.size();
-    values_.resize(at + sizeof(T));
-    std::memcpy(values_.data() + at, &v, sizeof(T));
+    const auto* p = reinterpret_cast<const uint8_t*>(&v);
+    values_.insert(values_.end(), p, p + sizeof(T));
   }
 
   DataType type_;

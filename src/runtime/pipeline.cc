@@ -11,6 +11,7 @@
 
 #include "connectors/connector.h"
 #include "core/strings.h"
+#include "quality/contract.h"
 #include "quality/quarantine.h"
 #include "runtime/channel.h"
 #include "state/state_store.h"
@@ -46,10 +47,24 @@ class NullSink : public Sink {
   std::string Describe() const override { return "nothing (dry run)"; }
 };
 
+// Runs on the source thread: the contract checks each batch before it enters the channel, so
+// checking overlaps with the sink's writing.
 class ChannelEmitter : public Emitter {
  public:
-  explicit ChannelEmitter(Channel<Envelope>& ch, std::atomic<bool>& abort) : ch_(ch), abort_(abort) {}
+  ChannelEmitter(Channel<Envelope>& ch, std::atomic<bool>& abort, ContractChecker* contract)
+      : ch_(ch), abort_(abort), contract_(contract) {}
+  // The contract's error (on_violation: fail), which stopped the source.
+  const Status& contract_error() const { return contract_error_; }
   Status Emit(Envelope env) override {
+    if (contract_ && env.batch && env.batch->num_rows() > 0) {
+      auto kept = contract_->Check(env.batch, &env.rejects);
+      if (!kept.ok()) {
+        contract_error_ = kept.status();
+        abort_.store(true);
+        return Status::Cancelled("contract failed");
+      }
+      env.batch = std::move(kept).value();
+    }
     size_t cost = 64 + env.bytes_in / 8;
     if (env.batch) cost += env.batch->ByteSize();
     for (const auto& r : env.rejects) cost += r.raw.size() + r.reason.size() + 64;
@@ -61,6 +76,8 @@ class ChannelEmitter : public Emitter {
  private:
   Channel<Envelope>& ch_;
   std::atomic<bool>& abort_;
+  ContractChecker* contract_;
+  Status contract_error_;
 };
 
 struct Progress {
@@ -110,7 +127,10 @@ class Attempt {
 
     Channel<Envelope> channel(static_cast<size_t>(cfg_.buffer_bytes));
     std::atomic<bool> abort{false};
-    ChannelEmitter emitter(channel, abort);
+    std::unique_ptr<ContractChecker> checker;
+    if (cfg_.contract) checker = std::make_unique<ContractChecker>(cfg_.contract);
+    ChannelEmitter emitter(channel, abort, checker.get());
+    const int contract_version = cfg_.contract ? cfg_.contract->version : 0;
     Status source_status;
     std::thread source_thread([&] {
       source_status = source->Run(emitter);
@@ -125,7 +145,23 @@ class Attempt {
     Group group;
     auto commit = [&]() -> Status {
       if (group.empty()) return Status::OK();
-      if (quarantine_ && !group.rejects.empty()) RETURN_IF_ERROR(quarantine_->Write(cfg_.name, group.rejects));
+      // The rejected rows are kept even when the gate fails, so the user can see why; their ids
+      // are deterministic, so the rerun of the group rewrites rather than doubles them.
+      if (quarantine_ && !group.rejects.empty()) {
+        RETURN_IF_ERROR(quarantine_->Write(cfg_.name, group.rejects, contract_version));
+      }
+      if (cfg_.contract && cfg_.contract->gate_max_rejected_rate && group.counters.rows_in >= cfg_.contract->gate_min_sample) {
+        double rate = static_cast<double>(group.counters.rows_quarantined) / static_cast<double>(group.counters.rows_in);
+        if (rate > *cfg_.contract->gate_max_rejected_rate) {
+          char buf[256];
+          std::snprintf(buf, sizeof buf,
+                        "quality gate: %lld of %lld rows in a commit group were rejected (%.2f%%), above max_rejected_rate %.2f%%; "
+                        "the group was rolled back (see sluice quarantine list)",
+                        static_cast<long long>(group.counters.rows_quarantined), static_cast<long long>(group.counters.rows_in),
+                        rate * 100, *cfg_.contract->gate_max_rejected_rate * 100);
+          return Status::Permanent(buf);
+        }
+      }
       if (opts_.dry_run) {
         for (auto& r : group.rejects) {
           if (summary_.dry_run_rejects.size() < 20) summary_.dry_run_rejects.push_back(std::move(r));
@@ -185,8 +221,15 @@ class Attempt {
       (void)sink->Abort();
       return cst;
     }
+    if (!emitter.contract_error().ok()) return emitter.contract_error();
     if (!source_status.ok()) return source_status.WithContext("source");
     summary_.failures = source->Failures();
+    if (checker) {
+      for (const auto& f : checker->RunLevelFailures(summary_.counters.rows_out)) summary_.quality_failures.push_back(f);
+      if (checker->warnings() > 0) {
+        log_.Warn("contract violations loaded anyway (on_violation: warn)", {{"rows", std::to_string(checker->warnings())}});
+      }
+    }
     if (g_stop_signals.load() > 0) {
       summary_.status = "stopped";
     } else {
@@ -291,9 +334,17 @@ RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger
   log.ClearStatusLine();
 
   std::string status = summary.status;
-  if (!st.ok()) status = "failed";
-  else if (!summary.failures.empty()) status = "partial";
-  finish(status, st.ok() ? "" : st.message());
+  std::string error = st.ok() ? "" : st.message();
+  if (!st.ok()) {
+    status = "failed";
+  } else if (!summary.quality_failures.empty()) {
+    // Run-level checks fail the run without undoing what was committed.
+    status = "failed";
+    error = Join(summary.quality_failures, "; ");
+  } else if (!summary.failures.empty()) {
+    status = "partial";
+  }
+  finish(status, error);
   if (!opts.dry_run) (void)(*state)->RecordRun(cfg.name, SummaryJson(summary));
   return summary;
 }

@@ -28,6 +28,7 @@ struct RunSummary {
   double seconds = 0;
   std::string error;
   std::vector<std::string> failures;  // units that could not be read
+  std::vector<std::string> quality_failures;  // run-level contract checks (freshness, completeness)
   std::vector<RejectedRow> dry_run_rejects;  // examples, dry runs only
   int commits = 0;
   int attempts = 0;

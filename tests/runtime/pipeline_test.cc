@@ -197,6 +197,23 @@ TEST_F(PipelineTest, StopSignalDrainsCommitsAndResumesLater) {
   EXPECT_EQ(world_.committed_rows.size(), 1000u);
 }
 
+TEST_F(PipelineTest, AFailedQualityGateRollsBackItsGroupAndFailsTheRun) {
+  world_.reject_every = 10;  // 10% of rows rejected
+  RunSummary s = Run("commit_interval: {rows: 250}\ncontract: {gate: {max_rejected_rate: 0.05, min_sample: 100}}\n");
+  EXPECT_EQ(s.status, "failed");
+  EXPECT_NE(s.error.find("quality gate: 30 of 300 rows"), std::string::npos) << s.error;
+  EXPECT_TRUE(world_.committed_rows.empty());
+  EXPECT_TRUE(world_.committed_state.empty());
+  EXPECT_EQ(s.counters.rows_in, 0);
+}
+
+TEST_F(PipelineTest, AGateWithinItsRateLetsEveryGroupThrough) {
+  world_.reject_every = 10;
+  RunSummary s = Run("contract: {gate: {max_rejected_rate: 0.2, min_sample: 100}}\n");
+  EXPECT_EQ(s.status, "ok") << s.error;
+  EXPECT_EQ(world_.committed_rows.size(), 900u);
+}
+
 TEST_F(PipelineTest, SecondRunWhileTheFirstHoldsTheLockIsRefused) {
   std::string path = dir_.Write("p.yaml", "name: t\nsource: {type: memory}\nsink: {type: collect}\n");
   auto cfg = LoadPipeline(path, registry_);
