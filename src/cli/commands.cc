@@ -11,6 +11,7 @@
 #include "connectors/connector.h"
 #include "connectors/file/file_source.h"
 #include "core/strings.h"
+#include "quality/contract.h"
 #include "quality/quarantine.h"
 #include "runtime/pipeline.h"
 #include "state/state_store.h"
@@ -49,6 +50,7 @@ ConnectorContext MakeContext(const PipelineConfig& cfg, StateStore* state, Logge
   ctx.state = state;
   ctx.log = &log;
   ctx.declared_schemas = cfg.declared_schemas;
+  if (cfg.contract) ctx.schema_evolution = cfg.contract->schema_evolution;
   return ctx;
 }
 

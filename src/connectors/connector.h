@@ -29,6 +29,8 @@ struct ConnectorContext {
   // Schema fixed by the pipeline (`schema:`) or contract, per stream; empty when inferred.
   std::map<std::string, Schema> declared_schemas;
   bool dry_run = false;
+  // The contract's schema_evolution: evolve | freeze | discard_columns | discard_rows.
+  std::string schema_evolution = "evolve";
 };
 
 // The runtime's side of a running source. Emit blocks while the channel is full (backpressure).

@@ -1,5 +1,7 @@
 #include "formats/assembler.h"
 
+#include <algorithm>
+
 #include "core/strings.h"
 #include "core/values.h"
 
@@ -142,11 +144,28 @@ bool BatchAssembler::OnRow(const FieldRef* fields, const RowOrigin& origin, std:
   ++rows_seen_;
   const size_t nslots = slot_names_.size();
   // New columns first, so the row's values line up with the grown schema.
+  using Evolution = AssemblerOptions::Evolution;
   for (size_t s = 0; s < nslots; ++s) {
-    if (slot_to_col_[s] < 0 && opts_.allow_new_columns && fields[s].kind != FieldKind::kMissing &&
-        fields[s].kind != FieldKind::kNull &&
-        !(fields[s].kind == FieldKind::kText && IsNullText(fields[s].text))) {
-      AddColumnFor(s, fields[s]);
+    if (slot_to_col_[s] >= 0 || fields[s].kind == FieldKind::kMissing || fields[s].kind == FieldKind::kNull ||
+        (fields[s].kind == FieldKind::kText && IsNullText(fields[s].text))) {
+      continue;
+    }
+    switch (opts_.evolution) {
+      case Evolution::kEvolve: AddColumnFor(s, fields[s]); break;
+      case Evolution::kDiscardColumns:
+        if (std::find(discarded_.begin(), discarded_.end(), slot_names_[s]) == discarded_.end()) {
+          discarded_.push_back(slot_names_[s]);
+        }
+        break;
+      case Evolution::kDiscardRows:
+        Reject(origin, raw, "schema", slot_names_[s],
+               "column '" + slot_names_[s] + "' is not in the schema (schema_evolution: discard_rows)");
+        return !Full();
+      case Evolution::kFreeze:
+        fatal_ = Status::Permanent("column '" + slot_names_[s] + "' appeared in " + unit_ + ":" +
+                                   std::to_string(origin.line) + " but the schema is frozen (schema_evolution: freeze); "
+                                   "add it to the contract or choose evolve, discard_columns or discard_rows");
+        return false;
     }
   }
   const size_t ncols = builder_.num_columns();

@@ -17,8 +17,11 @@ namespace sluice {
 struct AssemblerOptions {
   // Unquoted texts that mean null (CSV). JSON null is always null.
   std::vector<std::string> null_values = {""};
-  // Columns found in the data but not in the schema are added (nullable, type from the value).
-  bool allow_new_columns = true;
+  // What a column found in the data but not in the schema does (the contract's
+  // schema_evolution): evolve adds it (nullable, type from the value); discard_columns drops its
+  // values; discard_rows rejects the rows that have a value for it; freeze stops the run.
+  enum class Evolution { kEvolve, kDiscardColumns, kDiscardRows, kFreeze };
+  Evolution evolution = Evolution::kEvolve;
   // How naive timestamps without an offset are stored: false keeps them naive.
   bool timestamps_utc = false;
 };
@@ -40,7 +43,11 @@ class BatchAssembler : public RowConsumer {
   RecordBatchPtr TakeBatch();
   std::vector<RejectedRow> TakeRejects();
   // The decoder stopped because the batch is full (or too many rejects are buffered).
-  bool Full() const { return builder_.Full() || rejects_.size() >= 65536; }
+  bool Full() const { return builder_.Full() || rejects_.size() >= 65536 || !fatal_.ok(); }
+  // Set when schema_evolution: freeze met a new column; the caller stops with it.
+  const Status& fatal() const { return fatal_; }
+  // Columns whose values were dropped under discard_columns.
+  const std::vector<std::string>& discarded_columns() const { return discarded_; }
   bool HasPending() const { return builder_.num_rows() > 0 || !rejects_.empty(); }
   const SchemaPtr& schema() const { return builder_.schema(); }
   int64_t rows_seen() const { return rows_seen_; }
@@ -62,6 +69,8 @@ class BatchAssembler : public RowConsumer {
   std::unordered_map<std::string, int> slot_by_name_;
   std::vector<RejectedRow> rejects_;
   bool input_valid_utf8_ = false;
+  Status fatal_;
+  std::vector<std::string> discarded_;
   int64_t rows_seen_ = 0;
   bool has_empty_null_ = false;
 };

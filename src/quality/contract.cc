@@ -28,7 +28,7 @@ const OptionSchema& ContractKeys() {
       {"completeness", OptionType::kMap, "", "{min_rows, max_null_rate: {column: rate}} judged at the end of a run."},
       {"on_violation", OptionType::kEnum, "quarantine", "quarantine (default), fail (stop the run), or warn (count and load).", false, {"quarantine", "fail", "warn"}},
       {"gate", OptionType::kMap, "", "{max_rejected_rate, min_sample}: a commit group rejecting more is rolled back and the run fails."},
-      {"schema_evolution", OptionType::kEnum, "evolve", "evolve (only evolve is supported by this version).", false, {"evolve"}},
+      {"schema_evolution", OptionType::kEnum, "evolve", "New columns: evolve (add them), freeze (stop the run), discard_columns (drop their values) or discard_rows (quarantine rows that have them).", false, {"evolve", "freeze", "discard_columns", "discard_rows"}},
   };
   return s;
 }
@@ -85,6 +85,7 @@ Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& ori
   c.name = o.GetString("contract");
   c.version = static_cast<int>(o.GetInt("version"));
   c.on_violation = o.GetString("on_violation");
+  c.schema_evolution = o.GetString("schema_evolution");
   if (const ConfigNode* cols = root.Find("columns")) {
     for (const auto& [name, spec] : cols->entries()) {
       ColumnContract cc;

@@ -37,6 +37,7 @@ struct Contract {
   int version = 1;
   std::vector<ColumnContract> columns;
   std::string on_violation = "quarantine";  // quarantine | fail | warn
+  std::string schema_evolution = "evolve";  // evolve | freeze | discard_columns | discard_rows
   // Gate: judged per commit group once it has `gate_min_sample` rows.
   std::optional<double> gate_max_rejected_rate;
   int64_t gate_min_sample = 1000;

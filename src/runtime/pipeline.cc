@@ -111,6 +111,7 @@ class Attempt {
     ctx.log = &log_;
     ctx.declared_schemas = cfg_.declared_schemas;
     ctx.dry_run = opts_.dry_run;
+    if (cfg_.contract) ctx.schema_evolution = cfg_.contract->schema_evolution;
 
     std::unique_ptr<Sink> sink;
     if (opts_.dry_run) {

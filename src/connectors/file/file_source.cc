@@ -212,6 +212,11 @@ class FileSource : public Source {
     settle_s_ = opts_.GetSeconds("settle_time");
     infer_rows_ = std::max<int64_t>(1, opts_.GetInt("infer_rows"));
     asm_opts_.null_values = opts_.Has("null_values") ? opts_.GetList("null_values") : std::vector<std::string>{""};
+    using Evolution = AssemblerOptions::Evolution;
+    asm_opts_.evolution = ctx_.schema_evolution == "freeze"            ? Evolution::kFreeze
+                          : ctx_.schema_evolution == "discard_columns" ? Evolution::kDiscardColumns
+                          : ctx_.schema_evolution == "discard_rows"    ? Evolution::kDiscardRows
+                                                                       : Evolution::kEvolve;
     if (format_ != "auto") {
       const FormatInfo* f = FindFormat(format_);
       if (!f) return Status::InvalidArgument(block_.Where() + ".format: unknown format '" + format_ + "'");
@@ -277,7 +282,9 @@ class FileSource : public Source {
       if (f.skip) continue;
       Status st = ReadFile(f, out);
       if (st.IsCancelled()) return Status::OK();
-      if (st.code() == StatusCode::kAlreadyExists) return Status::Permanent(st.message());  // on_file_change: error
+      // Permanent errors stop the run (on_file_change: error, schema_evolution: freeze); the others
+      // are about this file only, which is reported while the rest load.
+      if (st.code() == StatusCode::kPermanent) return st;
       if (!st.ok()) {
         if (st.IsTransient()) return st;
         failures_.push_back(f.path + ": " + st.message());
@@ -431,7 +438,7 @@ class FileSource : public Source {
   Status ReadFile(PlannedFile& f, Emitter& out) {
     if (!f.note.empty() && !f.skip) {
       if (on_change_ == "error" && !f.resume && std::find(changed_.begin(), changed_.end(), f.path) != changed_.end()) {
-        return Status(Status::AlreadyExists(
+        return Status(Status::Permanent(
             "file " + f.path + " changed since it was read (its size, inode or first/last bytes differ). "
             "Set on_file_change: reload to read it again from the start, or ignore to skip it; "
             "or `sluice state reset` to forget every file"));
@@ -581,6 +588,7 @@ class FileSource : public Source {
       as.SetInputValidUtf8(b.ValidFromPos());
       ASSIGN_OR_RETURN(size_t used, dec->Decode(b.view(), at_eof, as));
       b.pos += used;
+      if (!as.fatal().ok()) return as.fatal();
       if (as.Full()) {
         RETURN_IF_ERROR(emit({}));
         continue;
@@ -618,6 +626,10 @@ class FileSource : public Source {
       }
     }
     RETURN_IF_ERROR(emit(std::move(tail)));
+    if (!as.discarded_columns().empty()) {
+      ctx_.log->Warn("dropped the values of columns not in the schema (schema_evolution: discard_columns)",
+                     {{"file", f.path}, {"columns", Join(as.discarded_columns(), ", ")}});
+    }
     if (!pending_error.ok()) {
       ctx_.log->Error("damaged file: loaded the rows before the damage", {{"file", f.path}, {"error", pending_error.message()}});
       failures_.push_back(f.path + ": " + pending_error.message());

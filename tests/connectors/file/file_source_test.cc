@@ -66,6 +66,7 @@ class FileSourceTest : public ::testing::Test {
     ctx.base_dir = dir_.path();
     ctx.state = state_.get();
     ctx.log = &log_;
+    ctx.schema_evolution = evolution_;
     auto src = BuiltinConnectors().Find("source", "file")->make_source(ctx, *node);
     EXPECT_TRUE(src.ok()) << src.status().ToString();
     EXPECT_TRUE((*src)->Open(committed).ok());
@@ -89,6 +90,7 @@ class FileSourceTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  std::string evolution_ = "evolve";
   Logger log_;
   std::unique_ptr<StateStore> state_;
 };
@@ -219,6 +221,31 @@ TEST_F(FileSourceTest, NewColumnInALaterFileGrowsTheSchema) {
   ASSERT_TRUE(v.ok() && *v);
   EXPECT_EQ((*v)->schema.ToString(), "id int64?, name string?, score float64?");
   EXPECT_EQ((*v)->version, 2);
+}
+
+TEST_F(FileSourceTest, SchemaEvolutionPoliciesForANewColumn) {
+  dir_.Write("1.csv", "id,name\n1,a\n");
+  dir_.Write("2.csv", "id,name,score\n2,b,9.5\n3,c,\n");
+  evolution_ = "freeze";
+  Status st;
+  CollectEmitter frozen = RunOnce("path: '*.csv', settle_time: 0s", {}, &st);
+  EXPECT_EQ(st.code(), StatusCode::kPermanent);
+  EXPECT_NE(st.message().find("column 'score' appeared in " + dir_.File("2.csv") + ":2 but the schema is frozen"),
+            std::string::npos) << st.message();
+
+  ASSERT_TRUE(state_->ResetSchemas("p", "").ok());
+  evolution_ = "discard_columns";
+  CollectEmitter dropped = RunOnce("path: '*.csv', settle_time: 0s", {});
+  EXPECT_EQ(dropped.ids, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ((*state_->LoadSchema("p", "p"))->schema.ToString(), "id int64?, name string?");
+
+  ASSERT_TRUE(state_->ResetSchemas("p", "").ok());
+  evolution_ = "discard_rows";
+  CollectEmitter rows = RunOnce("path: '*.csv', settle_time: 0s", {});
+  EXPECT_EQ(rows.ids, (std::vector<int64_t>{1, 3}));  // row 3 has no score value
+  ASSERT_EQ(rows.rejects.size(), 1u);
+  EXPECT_EQ(rows.rejects[0].rule, "schema");
+  EXPECT_EQ(rows.rejects[0].column, "score");
 }
 
 }  // namespace
