@@ -13,6 +13,7 @@
 #include "config/pipeline_config.h"
 #include "core/strings.h"
 #include "core/values.h"
+#include "quality/expr/expr.h"
 
 namespace sluice {
 
@@ -23,7 +24,7 @@ const OptionSchema& ContractKeys() {
       {"contract", OptionType::kString, "", "Contract name."},
       {"version", OptionType::kInt, "1", "Contract version; recorded with every quarantined row."},
       {"columns", OptionType::kMap, "", "Per column: type, required, unique, min, max, min_length, max_length, pattern, enum, not_future, pii."},
-      {"rules", OptionType::kAny, "", "Expression rules (not supported by this version yet)."},
+      {"rules", OptionType::kAny, "", "Row rules: a list of {name, check}, where check is an expression that must not be false."},
       {"freshness", OptionType::kMap, "", "{column, max_age}: the newest value must be at most this old at the end of a run."},
       {"completeness", OptionType::kMap, "", "{min_rows, max_null_rate: {column: rate}} judged at the end of a run."},
       {"on_violation", OptionType::kEnum, "quarantine", "quarantine (default), fail (stop the run), or warn (count and load).", false, {"quarantine", "fail", "warn"}},
@@ -75,12 +76,25 @@ Schema Contract::DeclaredSchema() const {
 Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& origin) {
   if (!root.IsMap()) return Status::InvalidArgument(origin + ": a contract is a YAML map");
   RETURN_IF_ERROR(ValidateOptions(root, ContractKeys(), {}).WithContext(origin));
-  if (const ConfigNode* r = root.Find("rules")) {
-    return Status::InvalidArgument(origin + ": " + r->Where() +
-                                   ": expression rules are not supported by this version of sluice yet");
-  }
   Options o(&root, &ContractKeys());
   Contract c;
+  if (const ConfigNode* rules = root.Find("rules")) {
+    if (!rules->IsList()) return Status::InvalidArgument(origin + ": " + rules->Where() + ": expected a list of {name, check}");
+    static const OptionSchema rs = {{"name", OptionType::kString, "", "Rule name, as quarantine records show it.", true},
+                                    {"check", OptionType::kString, "", "Expression that each row must not make false.", true}};
+    for (const ConfigNode& item : rules->items()) {
+      RETURN_IF_ERROR(ValidateOptions(item, rs, {}).WithContext(origin));
+      ExprRule rule;
+      rule.name = item.Find("name")->scalar();
+      rule.check = item.Find("check")->scalar();
+      auto e = ParseExpr(rule.check);
+      if (!e.ok()) {
+        return Status::InvalidArgument(origin + ": " + item.Find("check")->Where() + ": " + e.status().message());
+      }
+      rule.expr = *e;
+      c.rules.push_back(std::move(rule));
+    }
+  }
   c.file = origin;
   c.name = o.GetString("contract");
   c.version = static_cast<int>(o.GetInt("version"));
@@ -175,6 +189,9 @@ Result<Contract> LoadContract(const std::string& path) {
 
 struct ContractChecker::Compiled {
   std::vector<std::unique_ptr<RE2>> patterns;  // per column contract (null when none)
+  // Rules bound to the schema they were last used with (rebound when the schema changes).
+  SchemaPtr bound_schema;
+  std::vector<std::shared_ptr<const BoundExpr>> bound_rules;
 };
 
 ContractChecker::ContractChecker(std::shared_ptr<const Contract> contract)
@@ -292,6 +309,32 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
         std::string key;
         AppendValueText(col, i, key);
         if (!seen.insert(key).second) fail(i, "unique", cc.name, "'" + PrintableExcerpt(key, 60) + "' was seen before");
+      }
+    }
+  }
+  if (!contract_->rules.empty()) {
+    if (compiled_->bound_schema != batch->schema()) {
+      compiled_->bound_rules.clear();
+      for (const ExprRule& rule : contract_->rules) {
+        auto bound = BindExpr(*rule.expr, schema);
+        if (!bound.ok()) {
+          // A rule that cannot apply to the data (a column it names is missing) is a config error.
+          return Status::Permanent("contract " + contract_->name + ": rule '" + rule.name + "': " + bound.status().message());
+        }
+        compiled_->bound_rules.push_back(*bound);
+      }
+      compiled_->bound_schema = batch->schema();
+    }
+    std::vector<uint8_t> pass;
+    for (size_t k = 0; k < contract_->rules.size(); ++k) {
+      const ExprRule& rule = contract_->rules[k];
+      RETURN_IF_ERROR(EvalPredicate(*compiled_->bound_rules[k], *batch, &pass));
+      std::string columns = Join(ReferencedColumns(*rule.expr), ",");
+      for (int64_t i = 0; i < n; ++i) {
+        if (!pass[static_cast<size_t>(i)]) {
+          failed[static_cast<size_t>(i)] = 1;
+          violations[i].push_back({rule.name, columns, "rule '" + rule.name + "' failed: " + rule.check});
+        }
       }
     }
   }

@@ -32,10 +32,20 @@ struct ColumnContract {
   std::string pii;                      // email, phone ... (masking policy is checked elsewhere)
 };
 
+class Expr;
+
+// A row-level rule: `check` is an expression (quality/expr) that must not be FALSE.
+struct ExprRule {
+  std::string name;
+  std::string check;
+  std::shared_ptr<const Expr> expr;
+};
+
 struct Contract {
   std::string name;
   int version = 1;
   std::vector<ColumnContract> columns;
+  std::vector<ExprRule> rules;
   std::string on_violation = "quarantine";  // quarantine | fail | warn
   std::string schema_evolution = "evolve";  // evolve | freeze | discard_columns | discard_rows
   // Gate: judged per commit group once it has `gate_min_sample` rows.

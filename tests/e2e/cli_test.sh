@@ -5,7 +5,7 @@
 # on_file_change, and a growing file's incomplete last line.
 #
 # usage: bash cli_test.sh PATH_TO_SLUICE
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@" || exit 2
 
 SUMMARY_KEYS="attempts bytes_in commits pipeline rows_in rows_out rows_quarantined rows_skipped seconds status"
 # json_keys TEXT: the sorted top-level keys of a one-line JSON object, or "not-json"

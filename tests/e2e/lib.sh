@@ -1,6 +1,6 @@
 # Shared helpers for the end-to-end scripts in tests/e2e/. Source it from a *_test.sh:
 #
-#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"   # $1 is the sluice binary
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@" || exit 2   # $1 is the sluice binary
 #
 # It gives the script a fresh temporary directory ($T, also the current directory), removed on
 # exit together with any background process started through start_bg; a pass/fail counter with
@@ -22,7 +22,8 @@ shift
 LONG=${SLUICE_LONG:-0}
 [ "$LONG" = "1" ] || LONG=0
 
-T=$(cd "$(mktemp -d "${TMPDIR:-/tmp}/sluice-e2e.XXXXXX")" && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/sluice-e2e.XXXXXX") && T=$(cd "$T" && pwd) || { echo "cannot create a temporary directory" >&2; exit 2; }
+case "$T" in */sluice-e2e.??????) ;; *) echo "unexpected temporary directory '$T'" >&2; exit 2 ;; esac
 BG_PIDS=()
 
 _cleanup() {

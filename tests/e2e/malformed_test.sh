@@ -6,7 +6,7 @@
 # rows_quarantined + rows_skipped.
 #
 # usage: bash malformed_test.sh PATH_TO_SLUICE
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" "$@" || exit 2
 
 GOOD_N=1000
 [ "$LONG" = 1 ] && GOOD_N=200000

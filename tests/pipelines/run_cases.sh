@@ -27,7 +27,8 @@ fi
 SLUICE=$(realpath "$1")
 shift
 CASES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-WORK=$(cd "$(mktemp -d "${TMPDIR:-/tmp}/sluice-cases.XXXXXX")" && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sluice-cases.XXXXXX") && WORK=$(cd "$WORK" && pwd) || { echo "cannot create a temporary directory" >&2; exit 2; }
+case "$WORK" in */sluice-cases.??????) ;; *) echo "unexpected temporary directory '$WORK'" >&2; exit 2 ;; esac
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 

@@ -129,6 +129,30 @@ TEST(Contract, WarnLoadsEverythingAndFailStopsAtTheFirstViolation) {
   EXPECT_NE(r.status().message().find("orders.csv:3: column 'email'"), std::string::npos) << r.status().message();
 }
 
+TEST(Contract, ExpressionRulesQuarantineRowsThatMakeThemFalse) {
+  Contract c = Parse("rules:\n  - { name: paid_has_amount, check: \"status <> 'paid' OR amount > 0\" }\n"
+                     "  - { name: recent, check: \"created_at >= '2024-01-01'\" }\n");
+  ContractChecker checker(std::make_shared<const Contract>(c));
+  std::vector<RejectedRow> rejects;
+  auto kept = checker.Check(Orders({{1, "a@x.io", "10.00", "paid", "2024-02-01T00:00:00Z"},
+                                    {2, "b@x.io", "0.00", "paid", "2024-02-01T00:00:00Z"},
+                                    {3, "c@x.io", "0.00", "new", "2023-02-01T00:00:00Z"}}),
+                            &rejects);
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  EXPECT_EQ((*kept)->num_rows(), 1);
+  ASSERT_EQ(rejects.size(), 2u);
+  EXPECT_EQ(rejects[0].rule, "paid_has_amount");
+  EXPECT_EQ(rejects[0].column, "status,amount");
+  EXPECT_EQ(rejects[0].reason, "rule 'paid_has_amount' failed: status <> 'paid' OR amount > 0");
+  EXPECT_EQ(rejects[1].rule, "recent");
+}
+
+TEST(Contract, ARuleThatDoesNotParsePointsAtItsColumn) {
+  std::string e = ParseError("rules:\n  - { name: r, check: \"length(name > 3\" }\n");
+  EXPECT_NE(e.find("rules[0].check"), std::string::npos) << e;
+  EXPECT_NE(e.find("column 16"), std::string::npos) << e;
+}
+
 TEST(Contract, RunLevelCompletenessAndFreshness) {
   Contract c = Parse("columns: { email: string }\ncompleteness: { min_rows: 5, max_null_rate: { email: 0.2 } }\n"
                      "freshness: { column: created_at, max_age: 1h }\n");
