@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 
 #include "core/strings.h"
 #include "quality/contract.h"
+#include "quality/pii_policy.h"
 
 namespace sluice {
 
@@ -118,7 +120,7 @@ const OptionSchema& TopLevelSchema() {
       {"retry", OptionType::kMap, "", "`{max_attempts, initial_backoff, max_backoff}` for transient errors."},
       {"buffer", OptionType::kSize, "64MiB", "Memory budget of the channel between source and sink."},
       {"contract", OptionType::kAny, "", "Data contract: a contract file (relative to the pipeline) or the contract inline."},
-      {"transforms", OptionType::kAny, "", "Transforms (not supported by this version yet)."},
+      {"transforms", OptionType::kAny, "", "Transforms applied after the contract, before the sink: `- {type: mask, columns: [...], method: hash|redact|partial|tokenize|drop, key: ...}`."},
       {"streams", OptionType::kAny, "", "Per-stream settings (not supported by this version yet)."},
   };
   return schema;
@@ -172,7 +174,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
   cfg.root = std::move(root).value();
   if (!cfg.root.IsMap()) return Status::InvalidArgument(path + ": a pipeline is a YAML map with source: and sink:");
   RETURN_IF_ERROR(ValidateOptions(cfg.root, TopLevelSchema(), {}));
-  for (const char* unsupported : {"transforms", "streams"}) {
+  for (const char* unsupported : {"streams"}) {
     if (const ConfigNode* n = cfg.root.Find(unsupported)) {
       return Status::InvalidArgument(n->Where() + ": '" + unsupported +
                                      "' is not supported by this version of sluice yet");
@@ -225,6 +227,26 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     }
     if (merged.size() > 0) cfg.declared_schemas[""] = std::move(merged);
     cfg.contract = std::make_shared<const Contract>(std::move(contract).value());
+  }
+  std::vector<ColumnMask> masks;
+  if (const ConfigNode* t = cfg.root.Find("transforms")) {
+    ASSIGN_OR_RETURN(masks, ParseMaskTransforms(*t));
+  }
+  std::vector<std::string> pii_columns;
+  if (cfg.contract) {
+    for (const auto& c : cfg.contract->columns) {
+      if (c.pii.empty()) continue;
+      pii_columns.push_back(c.name);
+      bool masked = std::any_of(masks.begin(), masks.end(), [&](const ColumnMask& m) { return m.column == c.name; });
+      if (cfg.contract->require_pii_masking && !masked) {
+        // Refused before any data moves.
+        return Status::InvalidArgument(cfg.contract->file + ": column '" + c.name + "' holds pii (" + c.pii +
+                                       ") and the contract requires it to be masked, but no `mask` transform covers it");
+      }
+    }
+  }
+  if (!masks.empty() || !pii_columns.empty()) {
+    cfg.pii = std::make_shared<const PiiPolicy>(std::move(masks), std::move(pii_columns));
   }
   if (const ConfigNode* c = cfg.root.Find("commit_interval")) {
     static const OptionSchema cs = {

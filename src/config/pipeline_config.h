@@ -14,6 +14,7 @@
 namespace sluice {
 
 struct Contract;
+class PiiPolicy;
 
 struct RetryPolicy {
   int max_attempts = 5;
@@ -41,6 +42,7 @@ struct PipelineConfig {
   RetryPolicy retry;
   int64_t buffer_bytes = 64ll << 20;  // channel budget between stages
   std::shared_ptr<const Contract> contract;  // from `contract:`, or null
+  std::shared_ptr<const PiiPolicy> pii;      // masks from `transforms:` and the contract's pii columns
 
   const ConfigNode& source() const { return *root.Find("source"); }
   const ConfigNode& sink() const { return *root.Find("sink"); }

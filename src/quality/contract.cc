@@ -27,6 +27,7 @@ const OptionSchema& ContractKeys() {
       {"rules", OptionType::kAny, "", "Row rules: a list of {name, check}, where check is an expression that must not be false."},
       {"freshness", OptionType::kMap, "", "{column, max_age}: the newest value must be at most this old at the end of a run."},
       {"completeness", OptionType::kMap, "", "{min_rows, max_null_rate: {column: rate}} judged at the end of a run."},
+      {"require_pii_masking", OptionType::kBool, "false", "Every column with `pii:` must be masked by a `mask` transform; checked before any data moves."},
       {"on_violation", OptionType::kEnum, "quarantine", "quarantine (default), fail (stop the run), or warn (count and load).", false, {"quarantine", "fail", "warn"}},
       {"gate", OptionType::kMap, "", "{max_rejected_rate, min_sample}: a commit group rejecting more is rolled back and the run fails."},
       {"schema_evolution", OptionType::kEnum, "evolve", "New columns: evolve (add them), freeze (stop the run), discard_columns (drop their values) or discard_rows (quarantine rows that have them).", false, {"evolve", "freeze", "discard_columns", "discard_rows"}},
@@ -100,6 +101,7 @@ Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& ori
   c.version = static_cast<int>(o.GetInt("version"));
   c.on_violation = o.GetString("on_violation");
   c.schema_evolution = o.GetString("schema_evolution");
+  c.require_pii_masking = o.GetBool("require_pii_masking");
   if (const ConfigNode* cols = root.Find("columns")) {
     for (const auto& [name, spec] : cols->entries()) {
       ColumnContract cc;

@@ -12,6 +12,7 @@
 #include "connectors/connector.h"
 #include "core/strings.h"
 #include "quality/contract.h"
+#include "quality/pii_policy.h"
 #include "quality/quarantine.h"
 #include "runtime/channel.h"
 #include "state/state_store.h"
@@ -51,8 +52,8 @@ class NullSink : public Sink {
 // checking overlaps with the sink's writing.
 class ChannelEmitter : public Emitter {
  public:
-  ChannelEmitter(Channel<Envelope>& ch, std::atomic<bool>& abort, ContractChecker* contract)
-      : ch_(ch), abort_(abort), contract_(contract) {}
+  ChannelEmitter(Channel<Envelope>& ch, std::atomic<bool>& abort, ContractChecker* contract, const PiiPolicy* pii)
+      : ch_(ch), abort_(abort), contract_(contract), pii_(pii) {}
   // The contract's error (on_violation: fail), which stopped the source.
   const Status& contract_error() const { return contract_error_; }
   Status Emit(Envelope env) override {
@@ -64,6 +65,19 @@ class ChannelEmitter : public Emitter {
         return Status::Cancelled("contract failed");
       }
       env.batch = std::move(kept).value();
+    }
+    if (pii_) {
+      // The contract saw the real values; the sink and the quarantine see masked ones.
+      if (env.batch && env.batch->num_rows() > 0) {
+        auto masked = pii_->Mask(env.batch);
+        if (!masked.ok()) {
+          contract_error_ = masked.status();
+          abort_.store(true);
+          return Status::Cancelled("mask failed");
+        }
+        env.batch = std::move(masked).value();
+      }
+      for (auto& r : env.rejects) pii_->Redact(r);
     }
     size_t cost = 64 + env.bytes_in / 8;
     if (env.batch) cost += env.batch->ByteSize();
@@ -77,6 +91,7 @@ class ChannelEmitter : public Emitter {
   Channel<Envelope>& ch_;
   std::atomic<bool>& abort_;
   ContractChecker* contract_;
+  const PiiPolicy* pii_;
   Status contract_error_;
 };
 
@@ -130,7 +145,7 @@ class Attempt {
     std::atomic<bool> abort{false};
     std::unique_ptr<ContractChecker> checker;
     if (cfg_.contract) checker = std::make_unique<ContractChecker>(cfg_.contract);
-    ChannelEmitter emitter(channel, abort, checker.get());
+    ChannelEmitter emitter(channel, abort, checker.get(), cfg_.pii.get());
     const int contract_version = cfg_.contract ? cfg_.contract->version : 0;
     Status source_status;
     std::thread source_thread([&] {
@@ -194,6 +209,7 @@ class Attempt {
         st = sink->Write(*env->batch);
         if (!st.ok()) break;
         for (auto& r : sink->TakeRefused()) {
+          if (cfg_.pii) cfg_.pii->Redact(r, /*masked=*/true);
           --group.counters.rows_out;
           ++group.counters.rows_quarantined;
           group.rejects.push_back(std::move(r));
