@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -11,7 +13,9 @@
 #include "connectors/connector.h"
 #include "connectors/file/file_source.h"
 #include "core/strings.h"
+#include "core/values.h"
 #include "quality/contract.h"
+#include "quality/pii/detect.h"
 #include "quality/quarantine.h"
 #include "runtime/pipeline.h"
 #include "state/state_store.h"
@@ -137,16 +141,95 @@ int CmdCheck(const std::string& path, const GlobalFlags& g, Logger& log) {
   return 0;
 }
 
-int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, Logger& log) {
+namespace {
+std::string YamlKey(const std::string& name) {
+  bool plain = !name.empty() && name.find_first_of(":#{}[],&*?|<>=!%@`'\"\\ \t") == std::string::npos;
+  return plain ? name : JsonQuote(name);
+}
+
+// A contract from a sample: types, nullability, observed ranges and value sets as candidates
+// (comments: the user decides what becomes a rule), and PII guesses.
+std::string ContractYaml(const InferredFile& r, const std::string& file) {
+  std::string stem = std::filesystem::path(file).stem().string();
+  while (stem.find('.') != std::string::npos) stem = std::filesystem::path(stem).stem().string();
+  std::string y = "contract: " + YamlKey(stem) + "\nversion: 1\ncolumns:\n";
+  std::map<std::string, ColumnPiiStats> pii;
+  for (const auto& b : r.sample) {
+    for (const auto& st : ScanBatch(*b)) {
+      auto& acc = pii[st.column];
+      if (acc.non_null == 0) acc = st;
+      else {
+        acc.matches += st.matches;
+        acc.non_null += st.non_null;
+      }
+    }
+  }
+  for (size_t c = 0; c < r.schema.size(); ++c) {
+    const Field& f = r.schema.field(c);
+    int64_t nulls = 0, rows = 0;
+    double lo = 0, hi = 0;
+    bool have = false;
+    std::map<std::string, int64_t> values;
+    bool too_many = false;
+    for (const auto& b : r.sample) {
+      const Column& col = b->column(c);
+      rows += b->num_rows();
+      nulls += col.null_count();
+      for (int64_t i = 0; i < b->num_rows(); ++i) {
+        if (col.IsNull(i)) continue;
+        TypeId t = f.type.id;
+        if (t == TypeId::kInt64 || t == TypeId::kFloat64) {
+          double v = t == TypeId::kInt64 ? static_cast<double>(col.Int64At(i)) : col.Float64At(i);
+          lo = have ? std::min(lo, v) : v;
+          hi = have ? std::max(hi, v) : v;
+          have = true;
+        } else if (t == TypeId::kString && !too_many) {
+          ++values[std::string(col.BytesAt(i))];
+          too_many = values.size() > 12;
+        }
+      }
+    }
+    std::string spec = "{ type: " + JsonQuote(f.type.ToString()) + (nulls == 0 && rows > 0 ? ", required: true" : "");
+    auto p = pii.find(f.name);
+    if (p != pii.end()) spec += std::string(", pii: ") + PiiKindName(p->second.kind);
+    spec += " }";
+    std::vector<std::string> notes;
+    if (rows > 0 && nulls > 0) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.1f%% null", 100.0 * static_cast<double>(nulls) / static_cast<double>(rows));
+      notes.push_back(buf);
+    }
+    if (have) notes.push_back("observed min " + FormatFloat64(lo) + ", max " + FormatFloat64(hi));
+    if (!too_many && !values.empty() && values.size() <= 12 && rows >= 20 &&
+        static_cast<int64_t>(values.size()) * 4 <= rows) {
+      std::vector<std::string> names;
+      for (const auto& [v, n] : values) names.push_back(v);
+      notes.push_back("enum candidate [" + Join(names, ", ") + "]");
+    }
+    if (p != pii.end()) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "%.0f%% of values look like %s", p->second.rate * 100, PiiKindName(p->second.kind));
+      notes.push_back(buf);
+    }
+    y += "  " + YamlKey(f.name) + ": " + spec + (notes.empty() ? "" : "   # " + Join(notes, "; ")) + "\n";
+  }
+  y += "on_violation: quarantine\n";
+  return y;
+}
+}  // namespace
+
+int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, bool contract,
+             Logger& log) {
   g_log = &log;
   auto r = InferFileSchema(file, format, 10000);
   if (!r.ok()) return Fail(r.status(), "infer");
   std::string yaml = "# inferred by sluice from " + file + " (" + std::to_string(r->rows_sampled) +
                      " rows sampled; " + r->dialect + (r->compression == "none" ? "" : ", " + r->compression) + ")\n";
-  yaml += "schema:\n";
-  for (const Field& f : r->schema.fields()) {
-    bool plain = !f.name.empty() && f.name.find_first_of(":#{}[],&*?|<>=!%@`'\"\\ \t") == std::string::npos;
-    yaml += "  " + (plain ? f.name : JsonQuote(f.name)) + ": " + f.type.ToString() + "\n";
+  if (contract) {
+    yaml += ContractYaml(*r, file);
+  } else {
+    yaml += "schema:\n";
+    for (const Field& f : r->schema.fields()) yaml += "  " + YamlKey(f.name) + ": " + f.type.ToString() + "\n";
   }
   if (out_path.empty()) {
     std::printf("%s", yaml.c_str());

@@ -16,7 +16,10 @@ struct GlobalFlags {
 
 int CmdRun(const std::string& pipeline, bool dry_run, const GlobalFlags& g, Logger& log);
 int CmdCheck(const std::string& pipeline, const GlobalFlags& g, Logger& log);
-int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, Logger& log);
+// With `contract`, writes a data contract (types, nullability, PII guesses, observed ranges and
+// value sets as candidates) instead of a schema.
+int CmdInfer(const std::string& file, const std::string& format, const std::string& out_path, bool contract,
+             Logger& log);
 int CmdStateShow(const std::string& pipeline, const std::string& stream, const GlobalFlags& g, Logger& log);
 int CmdStateReset(const std::string& pipeline, const std::string& stream, bool schemas, Logger& log);
 int CmdConnectors(const std::string& describe_type, const GlobalFlags& g);

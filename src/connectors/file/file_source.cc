@@ -697,6 +697,20 @@ Result<InferredFile> InferFileSchema(const std::string& path, const std::string&
   out.format = fmt->name;
   out.compression = CompressionName(comp);
   out.dialect = dec->Describe();
+  // The same rows again, typed, for the statistics of `infer --contract`.
+  BatchAssembler as("sample", path, std::make_shared<Schema>(out.schema), AssemblerOptions{});
+  auto hdr = dec->ReadHeader(view, eof, as);
+  size_t used = hdr.ok() ? *hdr : 0;
+  dec->Seek(used, 2);
+  std::string_view rest = view.substr(used);
+  while (as.rows_seen() < max_rows && !rest.empty()) {
+    auto n = dec->Decode(rest, eof, as);
+    if (!n.ok() || *n == 0) break;
+    rest.remove_prefix(*n);
+    if (auto b = as.TakeBatch()) out.sample.push_back(b);
+    (void)as.TakeRejects();
+  }
+  if (auto b = as.TakeBatch()) out.sample.push_back(b);
   return out;
 }
 

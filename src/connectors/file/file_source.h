@@ -3,8 +3,10 @@
 // InferFileSchema serves `sluice infer`.
 
 #include <string>
+#include <vector>
 
 #include "core/status.h"
+#include "core/record_batch.h"
 #include "core/types.h"
 
 namespace sluice {
@@ -15,6 +17,7 @@ struct InferredFile {
   std::string format;       // "csv", "jsonl"
   std::string compression;  // "none", "gzip", "zstd"
   std::string dialect;      // the decoder's description of settled options
+  std::vector<RecordBatchPtr> sample;  // the sampled rows, typed with `schema`
 };
 
 // Infers a schema from the first `max_rows` rows of `path`. `format` may be empty (extension).
