@@ -36,6 +36,9 @@ int main(int argc, char** argv) {
   infer->add_option("file", file, "CSV or JSON-lines file (optionally .gz/.zst)")->required();
   infer->add_option("--format", format, "csv or jsonl (default: from the extension)");
   infer->add_option("-o,--output", out_path, "Write the schema YAML to this file instead of stdout");
+  bool infer_contract = false;
+  infer->add_flag("--contract", infer_contract,
+                  "Write a data contract (types, nullability, PII guesses, observed ranges as candidates)");
 
   auto* state = app.add_subcommand("state", "Show or reset a pipeline's checkpoints");
   state->require_subcommand(1);
@@ -79,7 +82,7 @@ int main(int argc, char** argv) {
 
   if (*run) return CmdRun(pipeline, dry_run, g, log);
   if (*check) return CmdCheck(pipeline, g, log);
-  if (*infer) return CmdInfer(file, format, out_path, log);
+  if (*infer) return CmdInfer(file, format, out_path, infer_contract, log);
   if (*show) return CmdStateShow(pipeline, stream, g, log);
   if (*reset) return CmdStateReset(pipeline, stream, schemas, log);
   if (*conns) return CmdConnectors(*describe ? type : "", g);
