@@ -47,15 +47,7 @@ bool Load(const std::string& path, PipelineConfig* cfg, Logger& log) {
 }
 
 ConnectorContext MakeContext(const PipelineConfig& cfg, StateStore* state, Logger& log) {
-  ConnectorContext ctx;
-  ctx.pipeline = cfg.name;
-  ctx.base_dir = cfg.base_dir;
-  ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
-  ctx.state = state;
-  ctx.log = &log;
-  ctx.declared_schemas = cfg.declared_schemas;
-  if (cfg.contract) ctx.schema_evolution = cfg.contract->schema_evolution;
-  return ctx;
+  return MakeConnectorContext(cfg, state, &log);
 }
 
 // Builds the connectors once without running them: their option errors are config errors.

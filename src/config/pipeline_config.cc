@@ -145,6 +145,18 @@ Status ValidateConnectorBlock(const ConfigNode& block, const char* kind,
 
 }  // namespace
 
+ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* state, Logger* log) {
+  ConnectorContext ctx;
+  ctx.pipeline = cfg.name;
+  ctx.base_dir = cfg.base_dir;
+  ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
+  ctx.state = state;
+  ctx.log = log;
+  ctx.declared_schemas = cfg.declared_schemas;
+  if (cfg.contract) ctx.schema_evolution = cfg.contract->schema_evolution;
+  return ctx;
+}
+
 Result<ConfigNode> ParseYaml(const std::string& text, const std::string& origin) {
   YAML::Node doc;
   try {

@@ -52,6 +52,8 @@ struct PipelineConfig {
 Result<ConfigNode> ParseYaml(const std::string& text, const std::string& origin);
 // Loads and validates a pipeline file.
 Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegistry& registry);
+// What every connector of this pipeline is given (ConnectorContext), from the config.
+ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* state, Logger* log);
 // Resolves `p` against `base` unless absolute.
 std::string ResolvePath(const std::string& base, const std::string& p);
 

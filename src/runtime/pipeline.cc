@@ -118,15 +118,8 @@ class Attempt {
 
   Status Run() {
     const ConnectorRegistry& reg = reg_;
-    ConnectorContext ctx;
-    ctx.pipeline = cfg_.name;
-    ctx.base_dir = cfg_.base_dir;
-    ctx.state_dir = cfg_.state_path.substr(0, cfg_.state_path.rfind('/'));
-    ctx.state = state_;
-    ctx.log = &log_;
-    ctx.declared_schemas = cfg_.declared_schemas;
+    ConnectorContext ctx = MakeConnectorContext(cfg_, state_, &log_);
     ctx.dry_run = opts_.dry_run;
-    if (cfg_.contract) ctx.schema_evolution = cfg_.contract->schema_evolution;
 
     std::unique_ptr<Sink> sink;
     if (opts_.dry_run) {
