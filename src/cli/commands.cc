@@ -17,6 +17,7 @@
 #include "quality/contract.h"
 #include "quality/pii/detect.h"
 #include "quality/quarantine.h"
+#include "quality/replay.h"
 #include "runtime/pipeline.h"
 #include "state/state_store.h"
 
@@ -408,6 +409,32 @@ int CmdQuarantineList(const std::string& path, const GlobalFlags& g, Logger& log
                 static_cast<long long>(r.count), r.example_reason.c_str());
   }
   return 0;
+}
+
+int CmdQuarantineReplay(const std::string& path, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  if (!Preflight(cfg, log)) return 2;
+  auto q = QuarantineStore::Open(cfg.quarantine_dir);
+  if (!q.ok()) return Fail(q.status(), "quarantine");
+  // The same pipeline, with the quarantine as its source.
+  ConnectorRegistry registry = BuiltinConnectors();
+  ConnectorInfo replay;
+  replay.type = "_quarantine_replay";
+  replay.kind = "source";
+  replay.make_source = QuarantineReplaySourceFactory(q->get());
+  registry.Add(std::move(replay));
+  cfg.source_type = "_quarantine_replay";
+  InstallSignalHandlers();
+  RunOptions opts;
+  opts.progress = !g.json && isatty(STDERR_FILENO) && g.log_format == "text";
+  opts.run_level_checks = false;
+  log.Info("replaying the quarantine of pipeline " + cfg.name + " through its current contract");
+  RunSummary s = RunPipeline(cfg, opts, log, registry);
+  if (!s.error.empty()) log.Error("replay failed: " + s.error);
+  std::printf("%s", g.json ? (SummaryJson(s) + "\n").c_str() : SummaryText(s).c_str());
+  return s.ExitCode();
 }
 
 int CmdQuarantineShow(const std::string& path, int64_t limit, const GlobalFlags& g, Logger& log) {

@@ -24,6 +24,9 @@ int CmdStateShow(const std::string& pipeline, const std::string& stream, const G
 int CmdStateReset(const std::string& pipeline, const std::string& stream, bool schemas, Logger& log);
 int CmdConnectors(const std::string& describe_type, const GlobalFlags& g);
 int CmdQuarantineList(const std::string& pipeline, const GlobalFlags& g, Logger& log);
+// Re-drives quarantined rows through the current contract into the sink; rows that pass leave
+// the quarantine exactly once, rows that still fail stay.
+int CmdQuarantineReplay(const std::string& pipeline, const GlobalFlags& g, Logger& log);
 int CmdQuarantineShow(const std::string& pipeline, int64_t limit, const GlobalFlags& g, Logger& log);
 
 }  // namespace sluice

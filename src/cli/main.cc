@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/scan.h"
 #include "runtime/pipeline.h"
 
 int main(int argc, char** argv) {
@@ -61,10 +62,20 @@ int main(int argc, char** argv) {
   auto* qlist = quarantine->add_subcommand("list", "Rejected rows summarised by stream, rule and column");
   qlist->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
   qlist->add_flag("--json", g.json, "Machine-readable output");
+  auto* qreplay = quarantine->add_subcommand(
+      "replay", "Re-drive rejected rows through the current contract into the sink; rows that pass leave the quarantine");
+  qreplay->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  qreplay->add_flag("--json", g.json, "Print the replay summary as one JSON object");
   auto* qshow = quarantine->add_subcommand("show", "Rejected rows with origin, reason and raw text");
   qshow->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
   qshow->add_option("--limit", limit, "At most this many rows")->capture_default_str();
   qshow->add_flag("--json", g.json, "One JSON object per row");
+
+  int64_t scan_rows = 10000;
+  auto* scan = app.add_subcommand("scan", "Report which columns of a file, or of a pipeline's files, hold PII and at what rate");
+  scan->add_option("target", file, "CSV or JSON-lines file (optionally .gz/.zst), or a PIPELINE.yaml with a file source")->required();
+  scan->add_flag("--json", g.json, "One JSON object");
+  scan->add_option("--rows", scan_rows, "Scan at most this many rows")->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -87,6 +98,8 @@ int main(int argc, char** argv) {
   if (*reset) return CmdStateReset(pipeline, stream, schemas, log);
   if (*conns) return CmdConnectors(*describe ? type : "", g);
   if (*qlist) return CmdQuarantineList(pipeline, g, log);
+  if (*qreplay) return CmdQuarantineReplay(pipeline, g, log);
   if (*qshow) return CmdQuarantineShow(pipeline, limit, g, log);
+  if (*scan) return CmdScan(file, scan_rows, g, log);
   return 2;
 }

@@ -3,6 +3,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <sys/time.h>
+
 #include <cstdio>
 #include <ctime>
 
@@ -10,7 +12,41 @@
 
 namespace sluice {
 
+std::string QuarantineNow() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  std::tm tm{};
+  gmtime_r(&tv.tv_sec, &tm);
+  char buf[48];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", static_cast<long>(tv.tv_usec));
+  return buf;
+}
+
 QuarantineStore::~QuarantineStore() = default;
+
+Status QuarantineStore::DeleteOlderThan(const std::string& pipeline, const std::vector<std::string>& ids,
+                                        const std::string& before) {
+  if (ids.empty()) return Status::OK();
+  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    ASSIGN_OR_RETURN(SqliteStmt d, db_->Prepare(
+        "DELETE FROM quarantine WHERE pipeline = ?1 AND id = ?2 AND recorded_at < ?3"));
+    for (const auto& id : ids) {
+      d.BindText(1, pipeline);
+      d.BindText(2, id);
+      d.BindText(3, before);
+      RETURN_IF_ERROR(d.Run());
+    }
+    return Status::OK();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return st;
+  }
+  return db_->Exec("COMMIT");
+}
 
 Result<std::unique_ptr<QuarantineStore>> QuarantineStore::Open(const std::string& dir) {
   auto q = std::unique_ptr<QuarantineStore>(new QuarantineStore());
@@ -41,11 +77,7 @@ std::string QuarantineStore::RecordId(const std::string& pipeline, const Rejecte
 Status QuarantineStore::Write(const std::string& pipeline, const std::vector<RejectedRow>& rows,
                               int contract_version) {
   if (rows.empty()) return Status::OK();
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char now[32];
-  std::strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  const std::string now = QuarantineNow();
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(SqliteStmt ins, db_->Prepare(

@@ -30,6 +30,9 @@ struct QuarantineEntry {
   std::string recorded_at;
 };
 
+// The current time as quarantine records store it (UTC, microseconds; sorts as text).
+std::string QuarantineNow();
+
 class QuarantineStore {
  public:
   static Result<std::unique_ptr<QuarantineStore>> Open(const std::string& dir);
@@ -43,6 +46,10 @@ class QuarantineStore {
   Result<std::vector<QuarantineEntry>> List(const std::string& pipeline, int64_t limit);
   Result<int64_t> Count(const std::string& pipeline);
   Status Clear(const std::string& pipeline, const std::string& stream);
+  // Deletes the listed records unless they were (re)written at or after `before` (a replay that
+  // rejected a row again rewrites its record, which must then stay).
+  Status DeleteOlderThan(const std::string& pipeline, const std::vector<std::string>& ids,
+                         const std::string& before);
 
   static std::string RecordId(const std::string& pipeline, const RejectedRow& row, int ordinal,
                               int contract_version);

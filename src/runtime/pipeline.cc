@@ -234,7 +234,7 @@ class Attempt {
     if (!emitter.contract_error().ok()) return emitter.contract_error();
     if (!source_status.ok()) return source_status.WithContext("source");
     summary_.failures = source->Failures();
-    if (checker) {
+    if (checker && opts_.run_level_checks) {
       for (const auto& f : checker->RunLevelFailures(summary_.counters.rows_out)) summary_.quality_failures.push_back(f);
       if (checker->warnings() > 0) {
         log_.Warn("contract violations loaded anyway (on_violation: warn)", {{"rows", std::to_string(checker->warnings())}});

@@ -19,6 +19,7 @@ namespace sluice {
 struct RunOptions {
   bool dry_run = false;
   bool progress = false;  // live status line on the terminal
+  bool run_level_checks = true;  // freshness and completeness (not for quarantine replays)
 };
 
 struct RunSummary {
