@@ -4,6 +4,8 @@
 
 #include "cli/scan.h"
 
+#include "connectors/file/file_source.h"
+
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
@@ -183,34 +185,6 @@ Status ScanFile(const std::string& path, const ConfigNode* block, StringCollecto
   return Status::OK();
 }
 
-// One path or glob (relative to `base`) as sorted file paths; a plain path is kept even when it
-// does not exist, so its error names it.
-std::vector<std::string> Expand(const std::string& base, const std::string& pattern) {
-  std::string abs = ResolvePath(base, pattern);
-  std::vector<std::string> out;
-  std::error_code ec;
-  if (abs.find("**") != std::string::npos) {
-    size_t wild = abs.find_first_of("*?[");
-    std::string root = abs.substr(0, abs.rfind('/', wild));
-    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec) && fnmatch(abs.c_str(), it->path().c_str(), 0) == 0) out.push_back(it->path().string());
-    }
-  } else if (abs.find_first_of("*?[{") != std::string::npos) {
-    glob_t g{};
-    if (glob(abs.c_str(), GLOB_BRACE, nullptr, &g) == 0) {
-      for (size_t i = 0; i < g.gl_pathc; ++i) {
-        if (fs::is_regular_file(g.gl_pathv[i], ec)) out.emplace_back(g.gl_pathv[i]);
-      }
-    }
-    globfree(&g);
-  } else {
-    out.push_back(abs);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -274,7 +248,7 @@ int CmdScan(const std::string& target, int64_t max_rows, const GlobalFlags& g, L
       if (l.ok()) null_values = *l;
     }
     for (const auto& pat : *patterns) {
-      for (auto& f : Expand(cfg.base_dir, pat)) {
+      for (auto& f : ExpandFilePattern(cfg.base_dir, pat)) {
         if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(std::move(f));
       }
     }

@@ -136,8 +136,9 @@ Result<std::string> FingerprintPath(const std::string& path, uint64_t end) {
   return r;
 }
 
-// Expands one path or glob (relative to `base`) into sorted absolute file paths.
-std::vector<std::string> ExpandPattern(const std::string& base, const std::string& pattern) {
+}  // namespace
+
+std::vector<std::string> ExpandFilePattern(const std::string& base, const std::string& pattern) {
   std::string abs = ResolvePath(base, pattern);
   std::vector<std::string> out;
   if (abs.find("**") != std::string::npos) {
@@ -164,6 +165,8 @@ std::vector<std::string> ExpandPattern(const std::string& base, const std::strin
   std::sort(out.begin(), out.end());
   return out;
 }
+
+namespace {
 
 struct PlannedFile {
   std::string path;
@@ -299,7 +302,7 @@ class FileSource : public Source {
     plan_.clear();
     std::vector<std::string> seen;
     for (const auto& pat : patterns_) {
-      auto files = ExpandPattern(ctx_.base_dir, pat);
+      auto files = ExpandFilePattern(ctx_.base_dir, pat);
       if (files.empty()) ctx_.log->Warn("no file matches '" + pat + "'");
       for (auto& p : files) {
         if (std::find(seen.begin(), seen.end(), p) != seen.end()) continue;

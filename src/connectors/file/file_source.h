@@ -20,6 +20,10 @@ struct InferredFile {
   std::vector<RecordBatchPtr> sample;  // the sampled rows, typed with `schema`
 };
 
+// One path or glob (`data/*.csv`, `logs/**/*.jsonl`, `{a,b}.csv`), relative to `base`, as sorted
+// absolute file paths. A plain path is returned even when it does not exist, so its error names it.
+std::vector<std::string> ExpandFilePattern(const std::string& base, const std::string& pattern);
+
 // Infers a schema from the first `max_rows` rows of `path`. `format` may be empty (extension).
 Result<InferredFile> InferFileSchema(const std::string& path, const std::string& format, int64_t max_rows);
 
