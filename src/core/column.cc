@@ -88,6 +88,30 @@ void ColumnBuilder::AppendFrom(const Column& src, int64_t i) {
   }
 }
 
+void ColumnBuilder::AppendRange(const Column& src, int64_t from, int64_t n) {
+  if (n <= 0) return;
+  if (src.null_count() > 0 || type_.id == TypeId::kBool) {
+    for (int64_t i = 0; i < n; ++i) AppendFrom(src, from + i);
+    return;
+  }
+  if (!validity_.empty()) {
+    for (int64_t i = 0; i < n; ++i) SetValidityBit(length_ + i, true);
+  }
+  const auto& sv = src.values();
+  if (type_.IsVarWidth()) {
+    const auto& so = src.offsets();
+    const int32_t base = so[static_cast<size_t>(from)];
+    const int32_t shift = static_cast<int32_t>(values_.size()) - base;
+    values_.insert(values_.end(), sv.begin() + base, sv.begin() + so[static_cast<size_t>(from + n)]);
+    for (int64_t i = 1; i <= n; ++i) offsets_.push_back(so[static_cast<size_t>(from + i)] + shift);
+  } else {
+    const size_t w = static_cast<size_t>(type_.FixedWidth());
+    values_.insert(values_.end(), sv.begin() + static_cast<long>(static_cast<size_t>(from) * w),
+                   sv.begin() + static_cast<long>(static_cast<size_t>(from + n) * w));
+  }
+  length_ += n;
+}
+
 void ColumnBuilder::Truncate(int64_t n) {
   if (n >= length_) return;
   if (!validity_.empty()) {

@@ -75,6 +75,8 @@ class ColumnBuilder {
   void AppendBytes(std::string_view v);  // string, binary, json
   // Appends the value at row `i` of `src`, which must have the same physical type.
   void AppendFrom(const Column& src, int64_t i);
+  // Appends rows [from, from + n) of `src` (same physical type) in bulk.
+  void AppendRange(const Column& src, int64_t from, int64_t n);
   // Drops every value appended after the first `n`: how a half-appended row is rolled back.
   void Truncate(int64_t n);
   // Moves the built values into a Column and leaves the builder empty for reuse.

@@ -379,12 +379,20 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     }
     rejects->push_back(std::move(r));
   }
-  // The rows that pass, in order.
+  // The rows that pass, in order, copied in runs.
   RecordBatchBuilder b(batch->schema());
-  for (int64_t i = 0; i < n; ++i) {
-    if (failed[static_cast<size_t>(i)]) continue;
-    for (size_t c = 0; c < schema.size(); ++c) b.column(c).AppendFrom(batch->column(c), i);
-    b.CommitRow(i < static_cast<int64_t>(batch->origin_lines.size()) ? batch->origin_lines[static_cast<size_t>(i)] : 0);
+  for (int64_t i = 0; i < n;) {
+    if (failed[static_cast<size_t>(i)]) {
+      ++i;
+      continue;
+    }
+    int64_t j = i;
+    while (j < n && !failed[static_cast<size_t>(j)]) ++j;
+    for (size_t c = 0; c < schema.size(); ++c) b.column(c).AppendRange(batch->column(c), i, j - i);
+    for (int64_t k = i; k < j; ++k) {
+      b.CommitRow(k < static_cast<int64_t>(batch->origin_lines.size()) ? batch->origin_lines[static_cast<size_t>(k)] : 0);
+    }
+    i = j;
   }
   return b.Finish(batch->stream, batch->origin_unit);
 }
