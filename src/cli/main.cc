@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"sluice: a data ingestion engine that loses nothing and tells you what happened to every row"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);
+  // Global flags may come before or after the subcommand.
+  app.fallthrough();
   GlobalFlags g;
   app.add_option("--log-format", g.log_format, "Log lines on stderr: text or json")
       ->check(CLI::IsMember({"text", "json"}))

@@ -19,16 +19,7 @@ const char* LevelName(LogLevel l) {
   return "info";
 }
 
-std::string Timestamp() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  std::tm tm{};
-  gmtime_r(&tv.tv_sec, &tm);
-  char buf[40];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(tv.tv_usec / 1000));
-  return buf;
-}
+std::string Timestamp() { return UtcNowIso(3); }
 }  // namespace
 
 void Logger::Log(LogLevel level, const std::string& msg, const Fields& fields) {

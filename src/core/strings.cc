@@ -1,6 +1,9 @@
 #include "core/strings.h"
 
+#include <sys/time.h>
+
 #include <algorithm>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -175,6 +178,23 @@ std::string HumanCount(double n) {
   else if (n >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
   else if (n >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", n / 1e3);
   else std::snprintf(buf, sizeof buf, "%.0f", n);
+  return buf;
+}
+
+std::string UtcNowIso(int fraction_digits) {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  std::tm tm{};
+  gmtime_r(&tv.tv_sec, &tm);
+  char buf[48];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (fraction_digits == 3) {
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(tv.tv_usec / 1000));
+  } else if (fraction_digits == 6) {
+    std::snprintf(buf + n, sizeof buf - n, ".%06dZ", static_cast<int>(tv.tv_usec));
+  } else {
+    std::snprintf(buf + n, sizeof buf - n, "Z");
+  }
   return buf;
 }
 

@@ -25,6 +25,9 @@ std::string PrintableExcerpt(std::string_view s, size_t max_bytes = 200);
 // Human figures: "1.2 MB", "3.4M rows".
 std::string HumanBytes(double bytes);
 std::string HumanCount(double n);
+// The current time in UTC as ISO 8601, "2026-11-28T01:02:03Z", with 3 or 6 fraction digits
+// when asked ("...03.123Z"). Sorts as text.
+std::string UtcNowIso(int fraction_digits = 0);
 // Levenshtein distance, for "did you mean" suggestions.
 size_t EditDistance(std::string_view a, std::string_view b);
 

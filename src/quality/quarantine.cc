@@ -8,20 +8,12 @@
 #include <cstdio>
 #include <ctime>
 
+#include "core/strings.h"
 #include "state/sqlite_db.h"
 
 namespace sluice {
 
-std::string QuarantineNow() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  std::tm tm{};
-  gmtime_r(&tv.tv_sec, &tm);
-  char buf[48];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%06ldZ", static_cast<long>(tv.tv_usec));
-  return buf;
-}
+std::string QuarantineNow() { return UtcNowIso(6); }
 
 QuarantineStore::~QuarantineStore() = default;
 

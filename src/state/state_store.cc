@@ -11,19 +11,13 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "core/strings.h"
 #include "state/sqlite_db.h"
 
 namespace sluice {
 
 namespace {
-std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string NowIso() { return UtcNowIso(0); }
 }  // namespace
 
 std::string AddCountersJson(const std::string& previous, const RunCounters& d) {
