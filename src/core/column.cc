@@ -140,12 +140,16 @@ ColumnPtr ColumnBuilder::Finish() {
   col->length_ = length_;
   col->null_count_ = null_count_;
   if (!validity_.empty()) validity_.resize(static_cast<size_t>((length_ + 7) >> 3), 0);
+  // The next batch is likely as large: start with room for it instead of growing by doubling.
+  const size_t values_size = values_.size(), offsets_size = offsets_.size();
   col->validity_ = std::move(validity_);
   col->values_ = std::move(values_);
   col->offsets_ = std::move(offsets_);
   validity_.clear();
   values_.clear();
   offsets_.clear();
+  values_.reserve(values_size + values_size / 8);
+  if (type_.IsVarWidth()) offsets_.reserve(offsets_size + offsets_size / 8);
   if (type_.IsVarWidth()) offsets_.push_back(0);
   length_ = 0;
   null_count_ = 0;
