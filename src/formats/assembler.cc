@@ -27,6 +27,7 @@ BatchAssembler::BatchAssembler(std::string stream, std::string unit, SchemaPtr s
     slot_to_col_.push_back(static_cast<int>(i));
   }
   for (const auto& nv : opts_.null_values) has_empty_null_ |= nv.empty();
+  only_empty_null_ = opts_.null_values.size() == 1 && has_empty_null_;
 }
 
 std::vector<int> BatchAssembler::OnHeader(const std::vector<std::string>& names) {
@@ -46,7 +47,7 @@ int BatchAssembler::Slot(std::string_view name) {
   return slot;
 }
 
-bool BatchAssembler::IsNullText(std::string_view s) const {
+bool BatchAssembler::IsNullTextSlow(std::string_view s) const {
   if (s.empty()) return has_empty_null_;
   for (const auto& nv : opts_.null_values) {
     if (nv == s) return true;

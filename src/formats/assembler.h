@@ -55,7 +55,12 @@ class BatchAssembler : public RowConsumer {
  private:
   // Appends `f` to column `col`; on failure fills `why` and returns false.
   bool AppendValue(size_t col, const FieldRef& f, std::string* why);
-  bool IsNullText(std::string_view s) const;
+  // Inline for the common case (only the empty field means null): it runs for every value.
+  bool IsNullText(std::string_view s) const {
+    if (only_empty_null_) return s.empty();
+    return IsNullTextSlow(s);
+  }
+  bool IsNullTextSlow(std::string_view s) const;
   void Reject(const RowOrigin& origin, std::string_view raw, std::string rule, std::string column,
               std::string reason);
   void AddColumnFor(size_t slot, const FieldRef& f);
@@ -73,6 +78,7 @@ class BatchAssembler : public RowConsumer {
   std::vector<std::string> discarded_;
   int64_t rows_seen_ = 0;
   bool has_empty_null_ = false;
+  bool only_empty_null_ = false;
 };
 
 class SchemaInferrer : public RowConsumer {
