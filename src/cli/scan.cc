@@ -116,16 +116,7 @@ Status ScanFile(const std::string& path, const ConfigNode* block, StringCollecto
   struct stat st{};
   if (stat(path.c_str(), &st) != 0) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) return Status::IoError("cannot read " + path + ": not a regular file");
-  unsigned char magic[4] = {0};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
-  ssize_t got = pread(fd, magic, sizeof magic, 0);
-  close(fd);
-  std::string copt = BlockString(block, "compression", "auto");
-  Compression comp = copt == "gzip" ? Compression::kGzip
-                     : copt == "zstd" ? Compression::kZstd
-                     : copt == "none" ? Compression::kNone
-                                      : DetectCompression(magic, got > 0 ? static_cast<size_t>(got) : 0);
+  ASSIGN_OR_RETURN(Compression comp, ChooseCompression(path, BlockString(block, "compression", "auto")));
   ASSIGN_OR_RETURN(auto reader, OpenByteReader(path, comp, 0, static_cast<uint64_t>(st.st_size)));
 
   ConfigNode empty;

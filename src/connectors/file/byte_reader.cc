@@ -27,6 +27,18 @@ Compression DetectCompression(const unsigned char* h, size_t n) {
   return Compression::kNone;
 }
 
+Result<Compression> ChooseCompression(const std::string& path, const std::string& option) {
+  if (option == "gzip") return Compression::kGzip;
+  if (option == "zstd") return Compression::kZstd;
+  if (option == "none") return Compression::kNone;
+  unsigned char magic[4] = {0};
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  ssize_t n = pread(fd, magic, sizeof magic, 0);
+  close(fd);
+  return DetectCompression(magic, n > 0 ? static_cast<size_t>(n) : 0);
+}
+
 namespace {
 
 class Fd {

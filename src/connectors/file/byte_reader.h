@@ -26,6 +26,9 @@ class ByteReader {
   virtual uint64_t raw_consumed() const = 0;
 };
 
+// The compression of `path`: `option` is auto (from the first bytes), none, gzip or zstd.
+Result<Compression> ChooseCompression(const std::string& path, const std::string& option);
+
 // Reads `path` from raw offset `start` up to raw offset `limit` (the size seen when the run
 // planned the file). For compressed files `start` must be 0.
 Result<std::unique_ptr<ByteReader>> OpenByteReader(const std::string& path, Compression c,

@@ -453,21 +453,15 @@ class FileSource : public Source {
     if (!fmt) {
       return Status::InvalidArgument("cannot tell the format from the file name; set format: csv or jsonl");
     }
-    // Compression from the first bytes.
-    Compression comp = Compression::kNone;
-    std::string copt = opts_.GetString("compression");
-    {
-      unsigned char magic[4] = {0};
-      int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return Status::IoError(std::string("cannot open: ") + std::strerror(errno));
-      ssize_t n = pread(fd, magic, sizeof magic, 0);
-      close(fd);
-      comp = copt == "auto" ? DetectCompression(magic, n > 0 ? static_cast<size_t>(n) : 0)
-             : copt == "gzip" ? Compression::kGzip
-             : copt == "zstd" ? Compression::kZstd
-                              : Compression::kNone;
-    }
+    ASSIGN_OR_RETURN(Compression comp, ChooseCompression(f.path, opts_.GetString("compression")));
     ASSIGN_OR_RETURN(std::unique_ptr<ByteReader> reader, OpenByteReader(f.path, comp, 0, limit));
+    // One descriptor for the checkpoints' fingerprints, rather than an open per batch.
+    const int fp_fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fp_fd < 0) return Status::IoError(std::string("cannot open: ") + std::strerror(errno));
+    struct FdCloser {
+      int fd;
+      ~FdCloser() { close(fd); }
+    } fp_fd_closer{fp_fd};
     Buffer b;
     Status fill = Fill(*reader, b, kHeadBytes);
     Status pending_error;  // a corrupt/truncated stream: load what came before, then report
@@ -530,7 +524,7 @@ class FileSource : public Source {
     // The fingerprint of a compressed file covers all of its raw bytes, computed once.
     std::string whole_fp;
     if (comp != Compression::kNone) {
-      ASSIGN_OR_RETURN(whole_fp, FingerprintPath(f.path, limit));
+      ASSIGN_OR_RETURN(whole_fp, Fingerprint(fp_fd, limit));
     }
     const bool settled = comp != Compression::kNone ||
                          std::chrono::system_clock::now().time_since_epoch() -
@@ -549,7 +543,7 @@ class FileSource : public Source {
       c.done = b.eof && b.pos == b.data.size();
       if (comp == Compression::kNone) {
         c.raw_end = c.offset;
-        ASSIGN_OR_RETURN(c.fp, FingerprintPath(f.path, c.raw_end));
+        ASSIGN_OR_RETURN(c.fp, Fingerprint(fp_fd, c.raw_end));
       } else {
         c.raw_end = limit;
         c.fp = whole_fp;
@@ -576,17 +570,19 @@ class FileSource : public Source {
       return out.Emit(std::move(env));
     };
 
+    // More bytes; a damaged compressed stream ends the input here, and what came before loads.
+    auto read_more = [&]() -> Status {
+      Status s = Fill(*reader, b, kChunkBytes);
+      if (!s.ok()) {
+        if (s.code() != StatusCode::kCorruption) return s;
+        pending_error = s;
+        b.eof = true;
+        b.Validate();
+      }
+      return Status::OK();
+    };
     for (;;) {
       if (out.StopRequested()) return Status::Cancelled("stop requested");
-      if (!b.eof && b.data.size() - b.pos < kChunkBytes / 2 && pending_error.ok()) {
-        Status s = Fill(*reader, b, kChunkBytes);
-        if (!s.ok()) {
-          if (s.code() != StatusCode::kCorruption) return s;
-          pending_error = s;
-          b.eof = true;
-          b.Validate();
-        }
-      }
       bool at_eof = b.eof && settled && pending_error.ok();
       as.SetInputValidUtf8(b.ValidFromPos());
       ASSIGN_OR_RETURN(size_t used, dec->Decode(b.view(), at_eof, as));
@@ -597,16 +593,8 @@ class FileSource : public Source {
         continue;
       }
       if (b.eof) break;
-      if (used == 0 || b.data.size() - b.pos >= kChunkBytes / 2) {
-        // Need more bytes for the next row.
-        Status s = Fill(*reader, b, kChunkBytes);
-        if (!s.ok()) {
-          if (s.code() != StatusCode::kCorruption) return s;
-          pending_error = s;
-          b.eof = true;
-          b.Validate();
-        }
-      }
+      // The decoder took every complete row in the buffer: the next one needs more bytes.
+      RETURN_IF_ERROR(read_more());
     }
     std::vector<RejectedRow> tail;
     if (b.pos < b.data.size()) {
@@ -665,12 +653,7 @@ Result<InferredFile> InferFileSchema(const std::string& path, const std::string&
   if (!fmt) return Status::InvalidArgument("cannot tell the format of " + path + "; pass --format csv or --format jsonl");
   struct stat st{};
   if (stat(path.c_str(), &st) != 0) return Status::IoError("cannot read " + path + ": " + std::strerror(errno));
-  unsigned char magic[4] = {0};
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
-  ssize_t n = pread(fd, magic, sizeof magic, 0);
-  close(fd);
-  Compression comp = DetectCompression(magic, n > 0 ? static_cast<size_t>(n) : 0);
+  ASSIGN_OR_RETURN(Compression comp, ChooseCompression(path, "auto"));
   ASSIGN_OR_RETURN(auto reader, OpenByteReader(path, comp, 0, static_cast<uint64_t>(st.st_size)));
   std::string head(16u << 20, '\0');
   size_t have = 0;
