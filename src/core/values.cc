@@ -249,13 +249,14 @@ char* PutDigits(char* p, int64_t v, int width) {
   }
   return p + width;
 }
+}  // namespace
 
-char* PutDate(char* p, int32_t days) {
+char* PutDate(char* p, int64_t days) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
   if (y < 0 || y > 9999) {
-    return p + std::snprintf(p, 24, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
+    return p + std::snprintf(p, 32, "%04lld-%02u-%02u", static_cast<long long>(y), m, d);
   }
   p = PutDigits(p, y, 4);
   *p++ = '-';
@@ -266,6 +267,12 @@ char* PutDate(char* p, int32_t days) {
 
 char* PutTime(char* p, int64_t micros) {
   int64_t s = micros / 1000000, f = micros % 1000000;
+  if (micros < 0 || s >= 100 * 3600) {  // not a time of day: still readable
+    int n = std::snprintf(p, 40, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                          static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+    if (f) n += std::snprintf(p + n, 16, ".%06lld", static_cast<long long>(f < 0 ? -f : f));
+    return p + n;
+  }
   p = PutDigits(p, s / 3600, 2);
   *p++ = ':';
   p = PutDigits(p, s / 60 % 60, 2);
@@ -277,49 +284,68 @@ char* PutTime(char* p, int64_t micros) {
   }
   return p;
 }
-}  // namespace
+
+char* PutTimestamp(char* p, int64_t micros, bool tz) {
+  constexpr int64_t kDay = 86400000000LL;
+  int64_t days = micros / kDay, rem = micros % kDay;
+  if (rem < 0) {
+    rem += kDay;
+    --days;
+  }
+  p = PutDate(p, days);
+  *p++ = ' ';
+  p = PutTime(p, rem);
+  if (tz) *p++ = 'Z';
+  return p;
+}
+
+char* PutDecimal(char* p, int128_t v, int scale) {
+  char digits[48];
+  int n = 0;
+  unsigned __int128 u = v < 0 ? -static_cast<unsigned __int128>(v) : static_cast<unsigned __int128>(v);
+  if (u <= UINT64_MAX) {  // 64-bit division is much cheaper
+    for (uint64_t w = static_cast<uint64_t>(u); n == 0 || w; w /= 10) digits[n++] = static_cast<char>('0' + w % 10);
+  } else {
+    for (; n == 0 || u; u /= 10) digits[n++] = static_cast<char>('0' + static_cast<int>(u % 10));
+  }
+  while (n <= scale) digits[n++] = '0';
+  if (v < 0) *p++ = '-';
+  for (int k = n; k-- > 0;) {
+    *p++ = digits[k];
+    if (scale > 0 && k == scale) *p++ = '.';
+  }
+  return p;
+}
+
+char* PutTextForm(char* p, const Column& col, int64_t row) {
+  const DataType& t = col.type();
+  switch (t.id) {
+    case TypeId::kDecimal: return PutDecimal(p, col.DecimalAt(row), t.scale);
+    case TypeId::kDate: return PutDate(p, col.DateAt(row));
+    case TypeId::kTime: return PutTime(p, col.Int64At(row));
+    case TypeId::kTimestamp: return PutTimestamp(p, col.Int64At(row), t.tz);
+    default: return p;
+  }
+}
 
 std::string FormatDate(int32_t days) {
-  char buf[32];
+  char buf[kMaxTextForm];
   return std::string(buf, PutDate(buf, days));
 }
 
 std::string FormatTime(int64_t micros) {
-  char buf[32];
+  char buf[kMaxTextForm];
   return std::string(buf, PutTime(buf, micros));
 }
 
 std::string FormatTimestamp(int64_t micros, bool tz) {
-  int64_t days = micros / 86400000000LL;
-  int64_t rem = micros % 86400000000LL;
-  if (rem < 0) {
-    rem += 86400000000LL;
-    --days;
-  }
-  char buf[64];
-  char* p = PutDate(buf, static_cast<int32_t>(days));
-  *p++ = ' ';
-  p = PutTime(p, rem);
-  if (tz) *p++ = 'Z';
-  return std::string(buf, p);
+  char buf[kMaxTextForm];
+  return std::string(buf, PutTimestamp(buf, micros, tz));
 }
 
 std::string FormatDecimal(int128_t v, int scale) {
-  bool neg = v < 0;
-  unsigned __int128 u = neg ? static_cast<unsigned __int128>(-(v + 1)) + 1 : static_cast<unsigned __int128>(v);
-  std::string digits;
-  do {
-    digits.push_back(static_cast<char>('0' + static_cast<int>(u % 10)));
-    u /= 10;
-  } while (u);
-  while (static_cast<int>(digits.size()) <= scale) digits.push_back('0');
-  std::string out;
-  if (neg) out.push_back('-');
-  for (size_t k = digits.size(); k-- > 0;) {
-    out.push_back(digits[k]);
-    if (scale > 0 && k == static_cast<size_t>(scale)) out.push_back('.');
-  }
-  return out;
+  char buf[kMaxTextForm];
+  return std::string(buf, PutDecimal(buf, v, scale));
 }
 
 std::string FormatFloat64(double v) {
@@ -343,10 +369,14 @@ void AppendValueText(const Column& col, int64_t i, std::string& out) {
       break;
     }
     case TypeId::kFloat64: out += FormatFloat64(col.Float64At(i)); break;
-    case TypeId::kDecimal: out += FormatDecimal(col.DecimalAt(i), t.scale); break;
-    case TypeId::kDate: out += FormatDate(col.DateAt(i)); break;
-    case TypeId::kTime: out += FormatTime(col.Int64At(i)); break;
-    case TypeId::kTimestamp: out += FormatTimestamp(col.Int64At(i), t.tz); break;
+    case TypeId::kDecimal:
+    case TypeId::kDate:
+    case TypeId::kTime:
+    case TypeId::kTimestamp: {
+      char buf[kMaxTextForm];
+      out.append(buf, PutTextForm(buf, col, i));
+      break;
+    }
     case TypeId::kString:
     case TypeId::kBinary:
     case TypeId::kJson: out += col.BytesAt(i); break;

@@ -31,6 +31,16 @@ bool ParseDecimal(std::string_view s, int precision, int scale, int128_t* out);
 int32_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
 void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 
+// In-place writers of the same text forms, for hot paths: each writes at `p` (at most
+// kMaxTextForm bytes) and returns the end. PutTextForm handles decimal, date, time and timestamp
+// columns and writes nothing for other types.
+inline constexpr size_t kMaxTextForm = 64;
+char* PutDate(char* p, int64_t days);
+char* PutTime(char* p, int64_t micros);
+char* PutTimestamp(char* p, int64_t micros, bool tz);
+char* PutDecimal(char* p, int128_t v, int scale);
+char* PutTextForm(char* p, const Column& col, int64_t row);
+
 std::string FormatDate(int32_t days);
 std::string FormatTime(int64_t micros);
 // "YYYY-MM-DD HH:MM:SS[.ffffff]" and a trailing "Z" when `tz`.
