@@ -117,7 +117,6 @@ class Attempt {
         summary_(summary), progress_(progress) {}
 
   Status Run() {
-    const ConnectorRegistry& reg = reg_;
     ConnectorContext ctx = MakeConnectorContext(cfg_, state_, &log_);
     ctx.dry_run = opts_.dry_run;
 
@@ -125,12 +124,12 @@ class Attempt {
     if (opts_.dry_run) {
       sink = std::make_unique<NullSink>();
     } else {
-      ASSIGN_OR_RETURN(sink, reg.Find("sink", cfg_.sink_type)->make_sink(ctx, cfg_.sink()));
+      ASSIGN_OR_RETURN(sink, reg_.Find("sink", cfg_.sink_type)->make_sink(ctx, cfg_.sink()));
     }
     summary_.sink = sink->Describe();
     RETURN_IF_ERROR(sink->Open().WithContext("sink"));
     ASSIGN_OR_RETURN(StateMap committed, sink->LoadState());
-    ASSIGN_OR_RETURN(std::unique_ptr<Source> source, reg.Find("source", cfg_.source_type)->make_source(ctx, cfg_.source()));
+    ASSIGN_OR_RETURN(std::unique_ptr<Source> source, reg_.Find("source", cfg_.source_type)->make_source(ctx, cfg_.source()));
     RETURN_IF_ERROR(source->Open(committed).WithContext("source"));
     if (auto total = source->TotalBytes()) progress_.total_bytes = *total;
 
@@ -393,6 +392,7 @@ std::string SummaryText(const RunSummary& s) {
        s.counters.rows_quarantined > 0 && !s.quarantine_path.empty() ? "see: sluice quarantine list <pipeline.yaml>" : "");
   line("rows skipped", std::to_string(s.counters.rows_skipped));
   line("bytes in", HumanBytes(static_cast<double>(s.counters.bytes_in)));
+  if (s.peak_buffer_bytes > 0) line("buffer peak", HumanBytes(static_cast<double>(s.peak_buffer_bytes)), "between source and sink");
   double rate = s.seconds > 0 ? static_cast<double>(s.counters.rows_in) / s.seconds : 0;
   std::snprintf(buf, sizeof buf, "%.2f s", s.seconds);
   line("time", buf, HumanCount(rate) + " rows/s");

@@ -272,9 +272,6 @@ class FileSource : public Source {
   std::vector<std::string> Failures() const override { return failures_; }
 
   Status Run(Emitter& out) override {
-    if (plan_.empty()) {
-      ctx_.log->Warn("no file matches " + Join(patterns_, ", "));
-    }
     for (PlannedFile& f : plan_) {
       if (out.StopRequested()) break;
       if (!f.exists) {
