@@ -10,6 +10,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gzip coreutils procps python3
   time  # /usr/bin/time: peak memory in bench/run.sh
+  libvalijson-dev  # JSON Schema (draft 7) contracts
+  libpq-dev postgresql postgresql-contrib  # postgres connector; the server for integration tests
+  libmariadb-dev mariadb-server mariadb-client  # mysql connector; the server for integration tests
+  chromium  # renders `sluice report` pages in tests
 )
 
 missing=()

@@ -45,4 +45,17 @@ RecordBatchPtr RecordBatchBuilder::Finish(const std::string& stream,
   return batch;
 }
 
+void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t>& rows) {
+  auto take = [&](const auto& src, auto& dst) {
+    dst.clear();
+    if (src.empty()) return;
+    dst.reserve(rows.size());
+    for (int64_t r : rows) dst.push_back(src[static_cast<size_t>(r)]);
+  };
+  take(from.origin_lines, origin_lines);
+  take(from.ops, ops);
+  unchanged.assign(from.unchanged.size(), {});
+  for (size_t c = 0; c < from.unchanged.size(); ++c) take(from.unchanged[c], unchanged[c]);
+}
+
 }  // namespace sluice

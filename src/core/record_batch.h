@@ -34,6 +34,23 @@ class RecordBatch {
   std::string origin_unit;
   std::vector<int64_t> origin_lines;
 
+  // Change data (DESIGN.md "Data model"); both are empty in a batch of plain rows.
+  // ops[i] is the operation of row i: 'c' insert, 'u' update, 'd' delete, 'r' snapshot read. A
+  // delete carries at least the key columns of the old row.
+  std::vector<char> ops;
+  // unchanged[c][i] != 0: the source did not send column c of row i (an unchanged TOAST value),
+  // so the sink leaves the stored value as it is. Either empty or one entry per column, each
+  // either empty (no such value in that column) or one byte per row.
+  std::vector<std::vector<uint8_t>> unchanged;
+
+  char op(int64_t i) const { return ops.empty() ? 'c' : ops[static_cast<size_t>(i)]; }
+  bool is_unchanged(size_t c, int64_t i) const {
+    return c < unchanged.size() && !unchanged[c].empty() && unchanged[c][static_cast<size_t>(i)] != 0;
+  }
+  // Sets the per-row metadata (origin lines, ops, unchanged marks) to that of rows `rows` of
+  // `from`, in order; used when rows are filtered out of a batch.
+  void TakeRowMeta(const RecordBatch& from, const std::vector<int64_t>& rows);
+
  private:
   SchemaPtr schema_;
   std::vector<ColumnPtr> columns_;

@@ -381,6 +381,7 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
   }
   // The rows that pass, in order, copied in runs.
   RecordBatchBuilder b(batch->schema());
+  std::vector<int64_t> kept;
   for (int64_t i = 0; i < n;) {
     if (failed[static_cast<size_t>(i)]) {
       ++i;
@@ -390,11 +391,14 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     while (j < n && !failed[static_cast<size_t>(j)]) ++j;
     for (size_t c = 0; c < schema.size(); ++c) b.column(c).AppendRange(batch->column(c), i, j - i);
     for (int64_t k = i; k < j; ++k) {
-      b.CommitRow(k < static_cast<int64_t>(batch->origin_lines.size()) ? batch->origin_lines[static_cast<size_t>(k)] : 0);
+      b.CommitRow(0);
+      kept.push_back(k);
     }
     i = j;
   }
-  return b.Finish(batch->stream, batch->origin_unit);
+  auto out = b.Finish(batch->stream, batch->origin_unit);
+  std::const_pointer_cast<RecordBatch>(out)->TakeRowMeta(*batch, kept);
+  return out;
 }
 
 std::vector<std::string> ContractChecker::RunLevelFailures(int64_t rows_out) const {

@@ -201,6 +201,11 @@ Result<RecordBatchPtr> MaskBatch(const RecordBatch& batch, const std::vector<Col
   out->stream = batch.stream;
   out->origin_unit = batch.origin_unit;
   out->origin_lines = batch.origin_lines;
+  out->ops = batch.ops;
+  out->unchanged.clear();
+  for (size_t c = 0; c < batch.unchanged.size() && c < schema.size(); ++c) {
+    if (spec_of[c] == nullptr || spec_of[c]->method != "drop") out->unchanged.push_back(batch.unchanged[c]);
+  }
   return RecordBatchPtr(std::move(out));
 }
 
