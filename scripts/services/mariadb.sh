@@ -59,9 +59,12 @@ SQL
     fi
     rm -rf "$DIR"
     ;;
+  running)
+    [ -S "$DIR/mysqld.sock" ] && client -e 'SELECT 1' >/dev/null 2>&1
+    ;;
   env)
     echo "SLUICE_MYSQL_DSN=$(dsn)"
     echo "SLUICE_MYSQL_CA=$DIR/ca.crt"
     ;;
-  *) echo "usage: mariadb.sh start|stop|env [PORT]" >&2; exit 2 ;;
+  *) echo "usage: mariadb.sh start|stop|running|env [PORT]" >&2; exit 2 ;;
 esac

@@ -69,9 +69,12 @@ SQL
     if [ -d "$DIR/data" ]; then as_pg "$BIN/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 || true; fi
     rm -rf "$DIR"
     ;;
+  running)
+    [ -f "$DIR/data/postmaster.pid" ] && as_pg "$BIN/pg_ctl" -D "$DIR/data" status >/dev/null 2>&1
+    ;;
   env)
     echo "SLUICE_PG_DSN=$(dsn)"
     echo "SLUICE_PG_CA=$DIR/ca.crt"
     ;;
-  *) echo "usage: postgres.sh start|stop|env [PORT]" >&2; exit 2 ;;
+  *) echo "usage: postgres.sh start|stop|running|env [PORT]" >&2; exit 2 ;;
 esac
