@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -17,6 +18,7 @@
 #include "quality/contract.h"
 #include "quality/pii/detect.h"
 #include "quality/quarantine.h"
+#include "quality/report.h"
 #include "quality/replay.h"
 #include "runtime/pipeline.h"
 #include "state/state_store.h"
@@ -455,6 +457,66 @@ int CmdQuarantineShow(const std::string& path, int64_t limit, const GlobalFlags&
       std::printf("%s  [%s%s%s] %s\n    %s\n", e.row.origin.c_str(), e.row.rule.c_str(), e.row.column.empty() ? "" : " ",
                   e.row.column.c_str(), e.row.reason.c_str(), PrintableExcerpt(e.row.raw, 300).c_str());
     }
+  }
+  return 0;
+}
+
+namespace {
+// The pipeline name as a file name: letters, digits, '-', '_' and '.' kept, the rest '_'.
+std::string ReportFileName(const std::string& pipeline) {
+  std::string safe;
+  for (char c : pipeline) {
+    safe.push_back(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ? c : '_');
+  }
+  return (safe.empty() || safe[0] == '.' ? "pipeline" + safe : safe) + "-report.html";
+}
+
+// The sink's description without opening it (no connection is made).
+std::string DescribeSink(const PipelineConfig& cfg, StateStore* state, Logger& log) {
+  auto sink = BuiltinConnectors().Find("sink", cfg.sink_type)->make_sink(MakeContext(cfg, state, log), cfg.sink());
+  return sink.ok() ? (*sink)->Describe() : cfg.sink_type;
+}
+
+// Writes beside the target, then renames: a reader never sees half a page.
+Status WriteFileAtomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.close();
+    if (!out) return Status::IoError("cannot write " + tmp);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IoError("cannot rename " + tmp + " to " + path + ": " + ec.message());
+  return Status::OK();
+}
+}  // namespace
+
+int CmdReport(const std::string& path, const std::string& out_path, int runs, const GlobalFlags& g, Logger& log) {
+  g_log = &log;
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  auto state = StateStore::Open(cfg.state_path);
+  if (!state.ok()) return Fail(state.status(), "state store");
+  // A pipeline that never quarantined anything has no quarantine file: do not create one.
+  std::unique_ptr<QuarantineStore> quarantine;
+  if (std::filesystem::exists(cfg.quarantine_dir + "/quarantine.db")) {
+    auto q = QuarantineStore::Open(cfg.quarantine_dir);
+    if (!q.ok()) return Fail(q.status(), "quarantine");
+    quarantine = std::move(q).value();
+  }
+  auto data = LoadReportData(cfg.name, **state, quarantine.get(), runs);
+  if (!data.ok()) return Fail(data.status(), "report");
+  data->sink = DescribeSink(cfg, state->get(), log);
+  const std::string out = out_path.empty() ? ReportFileName(cfg.name) : out_path;
+  Status st = WriteFileAtomically(out, RenderReport(*data));
+  if (!st.ok()) return Fail(st, "report");
+  if (g.json) {
+    std::printf("%s\n", nlohmann::json({{"pipeline", cfg.name}, {"path", out}, {"runs", data->runs.size()},
+                                         {"failing_rules", data->rules.size()}}).dump().c_str());
+  } else {
+    std::printf("%s\n", out.c_str());
   }
   return 0;
 }

@@ -28,5 +28,8 @@ int CmdQuarantineList(const std::string& pipeline, const GlobalFlags& g, Logger&
 // the quarantine exactly once, rows that still fail stay.
 int CmdQuarantineReplay(const std::string& pipeline, const GlobalFlags& g, Logger& log);
 int CmdQuarantineShow(const std::string& pipeline, int64_t limit, const GlobalFlags& g, Logger& log);
+// Writes the quality report (one self-contained HTML page) of the last `runs` runs to `out_path`,
+// by default <pipeline name>-report.html in the current directory, and prints its path.
+int CmdReport(const std::string& pipeline, const std::string& out_path, int runs, const GlobalFlags& g, Logger& log);
 
 }  // namespace sluice

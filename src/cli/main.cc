@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/detokenize.h"
 #include "cli/scan.h"
 #include "runtime/pipeline.h"
 
@@ -79,6 +80,23 @@ int main(int argc, char** argv) {
   scan->add_flag("--json", g.json, "One JSON object");
   scan->add_option("--rows", scan_rows, "Scan at most this many rows")->capture_default_str();
 
+  int report_runs = 30;
+  auto* report = app.add_subcommand(
+      "report", "Write a self-contained HTML page of a pipeline's quality: trends across runs, failing rules with sample rows, schema versions");
+  report->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  report->add_option("-o,--output", out_path, "HTML file to write (default: <pipeline name>-report.html in the current directory)");
+  report->add_option("--runs", report_runs, "Show the last N runs")->check(CLI::Range(1, 100000))->capture_default_str();
+  report->add_flag("--json", g.json, "Print the path and counts as one JSON object");
+
+  DetokenizeArgs detok;
+  auto* detokenize = app.add_subcommand(
+      "detokenize", "Turn tokens of the tokenize mask back into values (needs the secret: the pipeline's, or --key-env)");
+  detokenize->add_option("pipeline", detok.pipeline, "Pipeline YAML file whose mask transform tokenizes --column");
+  detokenize->add_option("--column", detok.column, "The tokenized column (its mask's key is used)");
+  detokenize->add_option("--key-env", detok.key_env, "Name of an environment variable that holds the secret");
+  detokenize->add_option("--token", detok.tokens, "A token (repeatable); without any, tokens are read from stdin, one per line");
+  detokenize->add_flag("--json", g.json, "One JSON object per token");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -103,5 +121,7 @@ int main(int argc, char** argv) {
   if (*qreplay) return CmdQuarantineReplay(pipeline, g, log);
   if (*qshow) return CmdQuarantineShow(pipeline, limit, g, log);
   if (*scan) return CmdScan(file, scan_rows, g, log);
+  if (*detokenize) return CmdDetokenize(detok, g, log);
+  if (*report) return CmdReport(pipeline, out_path, report_runs, g, log);
   return 2;
 }

@@ -143,6 +143,28 @@ Status ValidateConnectorBlock(const ConfigNode& block, const char* kind,
   return ValidateOptions(block, info->options);
 }
 
+// `unique:` is enforced across runs (runtime/unique_index.h). Refused where repeated keys are
+// legitimate (upsert, replicate) and where the mask would make distinct values equal.
+Status CheckUniqueColumns(const Contract& contract, const ConfigNode& sink, const std::vector<ColumnMask>& masks) {
+  const ConfigNode* mode = sink.Find("mode");
+  for (const auto& c : contract.columns) {
+    if (!c.unique) continue;
+    if (mode && (mode->scalar() == "upsert" || mode->scalar() == "replicate")) {
+      return Status::InvalidArgument(
+          mode->Where() + ": contract column '" + c.name + "' is unique:, but the sink's mode " + mode->scalar() +
+          " loads repeated keys on purpose (a newer version of a row replaces the older one). Remove unique: "
+          "from the contract, or use mode: append to keep every key once");
+    }
+    for (const auto& m : masks) {
+      if (m.column == c.name && m.spec.method != "hash" && m.spec.method != "tokenize") {
+        return Status::InvalidArgument("contract column '" + c.name + "' is unique:, but its mask method " +
+                                       m.spec.method + " makes distinct values equal; use hash or tokenize");
+      }
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* state, Logger* log) {
@@ -257,6 +279,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
       }
     }
   }
+  if (cfg.contract) RETURN_IF_ERROR(CheckUniqueColumns(*cfg.contract, cfg.sink(), masks));
   if (!masks.empty() || !pii_columns.empty()) {
     cfg.pii = std::make_shared<const PiiPolicy>(std::move(masks), std::move(pii_columns));
   }

@@ -1,5 +1,8 @@
 #include "core/record_batch.h"
 
+#include "core/strings.h"
+#include "core/values.h"
+
 namespace sluice {
 
 size_t RecordBatch::ByteSize() const {
@@ -31,6 +34,13 @@ void RecordBatchBuilder::AddField(const Field& field) {
   for (int64_t i = 0; i < num_rows_; ++i) columns_.back().AppendNull();
 }
 
+void RecordBatchBuilder::ReplaceColumn(size_t i, const DataType& type, ColumnBuilder column) {
+  std::vector<Field> fields = schema_->fields();
+  fields[i].type = type;
+  schema_ = std::make_shared<const Schema>(std::move(fields));
+  columns_[i] = std::move(column);
+}
+
 RecordBatchPtr RecordBatchBuilder::Finish(const std::string& stream,
                                           const std::string& origin_unit) {
   std::vector<ColumnPtr> cols;
@@ -56,6 +66,43 @@ void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t
   take(from.ops, ops);
   unchanged.assign(from.unchanged.size(), {});
   for (size_t c = 0; c < from.unchanged.size(); ++c) take(from.unchanged[c], unchanged[c]);
+}
+
+RecordBatchPtr SelectRows(const RecordBatchPtr& batch, const std::vector<int64_t>& rows) {
+  if (static_cast<int64_t>(rows.size()) == batch->num_rows()) return batch;
+  RecordBatchBuilder b(batch->schema());
+  // Copied in runs of consecutive rows: one AppendRange per column per run.
+  for (size_t i = 0; i < rows.size();) {
+    size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+    const int64_t count = static_cast<int64_t>(j - i);
+    for (size_t c = 0; c < b.num_columns(); ++c) b.column(c).AppendRange(batch->column(c), rows[i], count);
+    for (int64_t k = 0; k < count; ++k) b.CommitRow(0);
+    i = j;
+  }
+  auto out = b.Finish(batch->stream, batch->origin_unit);
+  std::const_pointer_cast<RecordBatch>(out)->TakeRowMeta(*batch, rows);
+  return out;
+}
+
+std::string RowOriginText(const RecordBatch& batch, int64_t row) {
+  if (!batch.origin_unit.empty() && row < static_cast<int64_t>(batch.origin_lines.size())) {
+    return batch.origin_unit + ":" + std::to_string(batch.origin_lines[static_cast<size_t>(row)]);
+  }
+  return batch.stream + ": row " + std::to_string(row + 1) + " of a batch";
+}
+
+std::string RowJson(const RecordBatch& batch, int64_t row) {
+  std::string out = "{";
+  const Schema& schema = *batch.schema();
+  for (size_t c = 0; c < schema.size(); ++c) {
+    if (c) out += ',';
+    AppendJsonString(out, schema.field(c).name);
+    out += ':';
+    AppendValueJson(batch.column(c), row, out);
+  }
+  out += '}';
+  return out;
 }
 
 }  // namespace sluice

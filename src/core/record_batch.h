@@ -59,6 +59,15 @@ class RecordBatch {
 
 using RecordBatchPtr = std::shared_ptr<const RecordBatch>;
 
+// The rows `rows` (ascending) of `batch`, with their per-row metadata; `batch` itself when every
+// row is selected.
+RecordBatchPtr SelectRows(const RecordBatchPtr& batch, const std::vector<int64_t>& rows);
+// Where row `row` came from, for quarantine records: "data/orders.csv:17", or the stream and the
+// row's place in its batch when the source has no row-level origin.
+std::string RowOriginText(const RecordBatch& batch, int64_t row);
+// Row `row` as a JSON object of column name to value: the raw form of a quarantined row.
+std::string RowJson(const RecordBatch& batch, int64_t row);
+
 class RecordBatchBuilder {
  public:
   explicit RecordBatchBuilder(SchemaPtr schema);
@@ -81,6 +90,8 @@ class RecordBatchBuilder {
   void RollbackRow();
   // Widens the schema by one nullable field; rows already built get null for it.
   void AddField(const Field& field);
+  // Replaces column `i` (the rows built so far, converted) and its field's type.
+  void ReplaceColumn(size_t i, const DataType& type, ColumnBuilder column);
   // Builds the batch and leaves the builder empty, with the same schema.
   RecordBatchPtr Finish(const std::string& stream, const std::string& origin_unit);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/schema_evolution.h"
 #include "core/strings.h"
 #include "core/values.h"
 
@@ -182,7 +183,7 @@ bool BatchAssembler::OnRow(const FieldRef* fields, const RowOrigin& origin, std:
   for (size_t c = 0; c < ncols; ++c) {
     int s = col_to_slot[c];
     const FieldRef& f = s >= 0 ? fields[s] : kMissing;
-    if (!AppendValue(c, f, &why)) {
+    if (!AppendValue(c, f, &why) && !(WidenFor(c, f, origin) && AppendValue(c, f, &why))) {
       // Keep checking: the record names every column that does not fit, not only the first.
       const std::string& name = builder_.schema()->field(c).name;
       columns += (columns.empty() ? "" : ",") + name;
@@ -196,6 +197,23 @@ bool BatchAssembler::OnRow(const FieldRef* fields, const RowOrigin& origin, std:
   }
   builder_.CommitRow(origin.line);
   return !Full();
+}
+
+bool BatchAssembler::WidenFor(size_t col, const FieldRef& f, const RowOrigin& origin) {
+  const std::string name = builder_.schema()->field(col).name;
+  if (opts_.evolution != AssemblerOptions::Evolution::kEvolve ||
+      std::find(opts_.fixed_columns.begin(), opts_.fixed_columns.end(), name) != opts_.fixed_columns.end()) {
+    return false;
+  }
+  const DataType from = builder_.column(col).type();
+  DataType to = WidenType(from, SchemaInferrer::TypeOfValue(f));
+  if (to == from) return false;  // e.g. invalid UTF-8 in a string column: the row is bad
+  ColumnPtr built = builder_.column(col).Finish();
+  if (to.id == TypeId::kFloat64 && !Int64sFitFloat64(*built)) to = DataType::String();
+  builder_.ReplaceColumn(col, to, WidenColumn(*built, to));
+  widened_.push_back("column '" + name + "' widened from " + from.ToString() + " to " + to.ToString() + " at " +
+                     unit_ + ":" + std::to_string(origin.line));
+  return true;
 }
 
 bool BatchAssembler::OnBadRow(const RowOrigin& origin, std::string_view raw, std::string reason) {

@@ -22,6 +22,10 @@ struct AssemblerOptions {
   // values; discard_rows rejects the rows that have a value for it; freeze stops the run.
   enum class Evolution { kEvolve, kDiscardColumns, kDiscardRows, kFreeze };
   Evolution evolution = Evolution::kEvolve;
+  // Under evolve, a value that does not fit its column widens the column's type
+  // (core/schema_evolution.h) instead of rejecting the row; columns named here (declared by a
+  // contract or `schema:`) never widen.
+  std::vector<std::string> fixed_columns;
   // How naive timestamps without an offset are stored: false keeps them naive.
   bool timestamps_utc = false;
 };
@@ -48,6 +52,8 @@ class BatchAssembler : public RowConsumer {
   const Status& fatal() const { return fatal_; }
   // Columns whose values were dropped under discard_columns.
   const std::vector<std::string>& discarded_columns() const { return discarded_; }
+  // Columns widened so far, "column 'x' widened from int64 to float64 at file:line".
+  const std::vector<std::string>& widened_columns() const { return widened_; }
   bool HasPending() const { return builder_.num_rows() > 0 || !rejects_.empty(); }
   const SchemaPtr& schema() const { return builder_.schema(); }
   int64_t rows_seen() const { return rows_seen_; }
@@ -64,6 +70,8 @@ class BatchAssembler : public RowConsumer {
   void Reject(const RowOrigin& origin, std::string_view raw, std::string rule, std::string column,
               std::string reason);
   void AddColumnFor(size_t slot, const FieldRef& f);
+  // Widens column `col` so that `f` fits, when the policy allows; false when it cannot.
+  bool WidenFor(size_t col, const FieldRef& f, const RowOrigin& origin);
 
   std::string stream_;
   std::string unit_;
@@ -76,6 +84,7 @@ class BatchAssembler : public RowConsumer {
   bool input_valid_utf8_ = false;
   Status fatal_;
   std::vector<std::string> discarded_;
+  std::vector<std::string> widened_;
   int64_t rows_seen_ = 0;
   bool has_empty_null_ = false;
   bool only_empty_null_ = false;

@@ -14,6 +14,7 @@
 #include "core/strings.h"
 #include "core/values.h"
 #include "quality/expr/expr.h"
+#include "quality/json_schema_contract.h"
 
 namespace sluice {
 
@@ -39,7 +40,7 @@ const OptionSchema& ColumnKeys() {
   static const OptionSchema s = {
       {"type", OptionType::kString, "", "bool, int64, float64, decimal(p,s), string, binary, date, time, timestamp, timestamp_tz, json."},
       {"required", OptionType::kBool, "false", "Null or missing values are violations."},
-      {"unique", OptionType::kBool, "false", "A value seen before in this run is a violation."},
+      {"unique", OptionType::kBool, "false", "A value seen before, in this run or an earlier one, is a violation (enforced across runs by a key index)."},
       {"min", OptionType::kString, "", "Smallest allowed number."},
       {"max", OptionType::kString, "", "Largest allowed number."},
       {"min_length", OptionType::kInt, "", "Fewest characters."},
@@ -76,6 +77,11 @@ Schema Contract::DeclaredSchema() const {
 
 Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& origin) {
   if (!root.IsMap()) return Status::InvalidArgument(origin + ": a contract is a YAML map");
+  if (LooksLikeJsonSchema(root)) {
+    // Inline YAML cannot tell "1" from 1, which enum and const need; a file keeps them apart.
+    return Status::InvalidArgument(origin + ": " + root.Where() +
+                                   ": a JSON Schema contract must be a file of its own (contract: path.json)");
+  }
   RETURN_IF_ERROR(ValidateOptions(root, ContractKeys(), {}).WithContext(origin));
   Options o(&root, &ContractKeys());
   Contract c;
@@ -183,7 +189,9 @@ Result<Contract> LoadContract(const std::string& path) {
   if (!in) return Status::InvalidArgument("cannot read contract file '" + path + "'");
   std::stringstream ss;
   ss << in.rdbuf();
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0) return JsonSchemaContractFromJson(ss.str(), path);
   ASSIGN_OR_RETURN(ConfigNode root, ParseYaml(ss.str(), path));
+  if (LooksLikeJsonSchema(root)) return JsonSchemaContractFromYaml(ss.str(), path);
   return ContractFromNode(root, path);
 }
 
@@ -262,12 +270,14 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
         double v = t == TypeId::kInt64 ? static_cast<double>(col.Int64At(i))
                    : t == TypeId::kFloat64 ? col.Float64At(i)
                                            : static_cast<double>(col.DecimalAt(i)) / scale;
-        if ((cc.min && v < *cc.min) || (cc.max && v > *cc.max)) {
+        const bool below = cc.min && (cc.min_exclusive ? v <= *cc.min : v < *cc.min);
+        const bool above = cc.max && (cc.max_exclusive ? v >= *cc.max : v > *cc.max);
+        if (below || above) {
           std::string shown;
           AppendValueText(col, i, shown);
-          fail(i, cc.min && v < *cc.min ? "min" : "max", cc.name,
-               shown + (cc.min && v < *cc.min ? " is below min " + FormatFloat64(*cc.min)
-                                              : " is above max " + FormatFloat64(*cc.max)));
+          fail(i, below ? "min" : "max", cc.name,
+               shown + (below ? (cc.min_exclusive ? " is not above exclusive min " : " is below min ") + FormatFloat64(*cc.min)
+                              : (cc.max_exclusive ? " is not below exclusive max " : " is above max ") + FormatFloat64(*cc.max)));
         }
       }
     }
@@ -303,6 +313,11 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
           fail(i, "not_future", cc.name, shown + " is in the future");
         }
       }
+    }
+    if (cc.validator) {
+      std::vector<std::pair<int64_t, std::string>> bad;
+      RETURN_IF_ERROR(cc.validator->Validate(col, &bad));
+      for (auto& [i, why] : bad) fail(i, "schema", cc.name, std::move(why));
     }
     if (cc.unique) {
       auto& seen = seen_keys_[cc.name];
@@ -347,12 +362,7 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     warnings_ += bad;
     return batch;
   }
-  auto origin = [&](int64_t i) {
-    if (!batch->origin_unit.empty() && i < static_cast<int64_t>(batch->origin_lines.size())) {
-      return batch->origin_unit + ":" + std::to_string(batch->origin_lines[static_cast<size_t>(i)]);
-    }
-    return batch->stream + ": row " + std::to_string(i + 1) + " of a batch";
-  };
+  auto origin = [&](int64_t i) { return RowOriginText(*batch, i); };
   if (contract_->on_violation == "fail") {
     const auto& [row, list] = *violations.begin();
     return Status::Permanent("contract " + contract_->name + ": " + origin(row) + ": " + list.front()[2] +
@@ -364,14 +374,7 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     r.stream = batch->stream;
     r.origin = origin(row);
     r.position_key = r.origin + "#contract";
-    r.raw = "{";
-    for (size_t c = 0; c < schema.size(); ++c) {
-      if (c) r.raw += ',';
-      AppendJsonString(r.raw, schema.field(c).name);
-      r.raw += ':';
-      AppendValueJson(batch->column(c), row, r.raw);
-    }
-    r.raw += '}';
+    r.raw = RowJson(*batch, row);
     for (const auto& v : list) {
       r.rule += (r.rule.empty() ? "" : ",") + v[0];
       if (r.column.find(v[1]) == std::string::npos) r.column += (r.column.empty() ? "" : ",") + v[1];
@@ -379,26 +382,13 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     }
     rejects->push_back(std::move(r));
   }
-  // The rows that pass, in order, copied in runs.
-  RecordBatchBuilder b(batch->schema());
+  // The rows that pass, in order.
   std::vector<int64_t> kept;
-  for (int64_t i = 0; i < n;) {
-    if (failed[static_cast<size_t>(i)]) {
-      ++i;
-      continue;
-    }
-    int64_t j = i;
-    while (j < n && !failed[static_cast<size_t>(j)]) ++j;
-    for (size_t c = 0; c < schema.size(); ++c) b.column(c).AppendRange(batch->column(c), i, j - i);
-    for (int64_t k = i; k < j; ++k) {
-      b.CommitRow(0);
-      kept.push_back(k);
-    }
-    i = j;
+  kept.reserve(static_cast<size_t>(n - bad));
+  for (int64_t i = 0; i < n; ++i) {
+    if (!failed[static_cast<size_t>(i)]) kept.push_back(i);
   }
-  auto out = b.Finish(batch->stream, batch->origin_unit);
-  std::const_pointer_cast<RecordBatch>(out)->TakeRowMeta(*batch, kept);
-  return out;
+  return SelectRows(batch, kept);
 }
 
 std::vector<std::string> ContractChecker::RunLevelFailures(int64_t rows_out) const {

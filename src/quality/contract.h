@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config_node.h"
@@ -19,17 +20,30 @@
 
 namespace sluice {
 
+// Checks a column value by value, for what the vectorised checks cannot express (the nested parts
+// of a JSON Schema contract). One instance is shared by every checker of a contract, so Validate
+// must be safe to call from several threads at once.
+class ColumnValidator {
+ public:
+  virtual ~ColumnValidator() = default;
+  // Appends (row, reason) for each non-null value of `col` that fails. An error means the check
+  // itself could not run; it is not a verdict on the data.
+  virtual Status Validate(const Column& col, std::vector<std::pair<int64_t, std::string>>* failures) const = 0;
+};
+
 struct ColumnContract {
   std::string name;
   std::optional<DataType> type;
   bool required = false;
   bool unique = false;
   std::optional<double> min, max;
+  bool min_exclusive = false, max_exclusive = false;  // JSON Schema exclusiveMinimum/Maximum
   std::optional<int64_t> min_length, max_length;
   std::string pattern;                  // RE2, searched (anchor it with ^...$ for a full match)
   std::vector<std::string> enum_values;
   bool not_future = false;
   std::string pii;                      // email, phone ... (masking policy is checked elsewhere)
+  std::shared_ptr<const ColumnValidator> validator;  // per-value check, rule `schema`
 };
 
 class Expr;
@@ -63,7 +77,9 @@ struct Contract {
   Schema DeclaredSchema() const;
 };
 
-// Loads a contract file (YAML). Unknown keys are errors naming their path.
+// Loads a contract file: YAML, or a JSON Schema (draft 7) when the file ends in .json or its top
+// level has `$schema` or `properties` (quality/json_schema_contract.h). Unknown keys are errors
+// naming their path.
 Result<Contract> LoadContract(const std::string& path);
 Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& origin);
 

@@ -15,6 +15,30 @@ namespace sluice {
 
 std::string QuarantineNow() { return UtcNowIso(6); }
 
+namespace {
+// The rows of a query selecting id, stream, origin, position, rule, column_name, reason, raw,
+// recorded_at.
+Result<std::vector<QuarantineEntry>> ReadEntries(SqliteStmt& q) {
+  std::vector<QuarantineEntry> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    QuarantineEntry e;
+    e.id = q.ColumnText(0);
+    e.row.stream = q.ColumnText(1);
+    e.row.origin = q.ColumnText(2);
+    e.row.position_key = q.ColumnText(3);
+    e.row.rule = q.ColumnText(4);
+    e.row.column = q.ColumnText(5);
+    e.row.reason = q.ColumnText(6);
+    e.row.raw = q.ColumnText(7);
+    e.recorded_at = q.ColumnText(8);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+}  // namespace
+
 QuarantineStore::~QuarantineStore() = default;
 
 Status QuarantineStore::DeleteOlderThan(const std::string& pipeline, const std::vector<std::string>& ids,
@@ -124,23 +148,20 @@ Result<std::vector<QuarantineEntry>> QuarantineStore::List(const std::string& pi
       "WHERE pipeline = ?1 ORDER BY recorded_at, origin LIMIT ?2"));
   q.BindText(1, pipeline);
   q.BindInt64(2, limit);
-  std::vector<QuarantineEntry> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) break;
-    QuarantineEntry e;
-    e.id = q.ColumnText(0);
-    e.row.stream = q.ColumnText(1);
-    e.row.origin = q.ColumnText(2);
-    e.row.position_key = q.ColumnText(3);
-    e.row.rule = q.ColumnText(4);
-    e.row.column = q.ColumnText(5);
-    e.row.reason = q.ColumnText(6);
-    e.row.raw = q.ColumnText(7);
-    e.recorded_at = q.ColumnText(8);
-    out.push_back(std::move(e));
-  }
-  return out;
+  return ReadEntries(q);
+}
+
+Result<std::vector<QuarantineEntry>> QuarantineStore::SampleOfRule(const std::string& pipeline,
+                                                                   const std::string& rule, int64_t limit) {
+  // instr, not LIKE: a rule name may hold % or _.
+  ASSIGN_OR_RETURN(SqliteStmt q, db_->Prepare(
+      "SELECT id, stream, origin, position, rule, column_name, reason, raw, recorded_at FROM quarantine "
+      "WHERE pipeline = ?1 AND instr(',' || rule || ',', ',' || ?2 || ',') > 0 "
+      "ORDER BY recorded_at DESC, origin LIMIT ?3"));
+  q.BindText(1, pipeline);
+  q.BindText(2, rule);
+  q.BindInt64(3, limit);
+  return ReadEntries(q);
 }
 
 Result<int64_t> QuarantineStore::Count(const std::string& pipeline) {

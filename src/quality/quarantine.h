@@ -44,6 +44,9 @@ class QuarantineStore {
                int contract_version = 0);
   Result<std::vector<QuarantineSummaryRow>> Summarize(const std::string& pipeline);
   Result<std::vector<QuarantineEntry>> List(const std::string& pipeline, int64_t limit);
+  // The newest `limit` records whose comma-joined rule list names `rule`.
+  Result<std::vector<QuarantineEntry>> SampleOfRule(const std::string& pipeline, const std::string& rule,
+                                                    int64_t limit);
   Result<int64_t> Count(const std::string& pipeline);
   Status Clear(const std::string& pipeline, const std::string& stream);
   // Deletes the listed records unless they were (re)written at or after `before` (a replay that

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <map>
 #include <random>
@@ -15,6 +16,7 @@
 #include "quality/pii_policy.h"
 #include "quality/quarantine.h"
 #include "runtime/channel.h"
+#include "runtime/unique_index.h"
 #include "state/state_store.h"
 
 namespace sluice {
@@ -106,6 +108,7 @@ struct Group {
   std::vector<RejectedRow> rejects;
   std::map<std::pair<std::string, std::string>, std::string> positions;
   Clock::time_point opened = Clock::now();
+  GroupQuality quality;  // what the group loads; counts once the group commits
   bool empty() const { return counters.rows_in == 0 && positions.empty() && rejects.empty(); }
 };
 
@@ -129,6 +132,7 @@ class Attempt {
     summary_.sink = sink->Describe();
     RETURN_IF_ERROR(sink->Open().WithContext("sink"));
     ASSIGN_OR_RETURN(StateMap committed, sink->LoadState());
+    ASSIGN_OR_RETURN(std::unique_ptr<UniqueKeyIndex> unique, OpenUniqueIndex(committed));
     ASSIGN_OR_RETURN(std::unique_ptr<Source> source, reg_.Find("source", cfg_.source_type)->make_source(ctx, cfg_.source()));
     RETURN_IF_ERROR(source->Open(committed).WithContext("source"));
     if (auto total = source->TotalBytes()) progress_.total_bytes = *total;
@@ -139,6 +143,7 @@ class Attempt {
     if (cfg_.contract) checker = std::make_unique<ContractChecker>(cfg_.contract);
     ChannelEmitter emitter(channel, abort, checker.get(), cfg_.pii.get());
     const int contract_version = cfg_.contract ? cfg_.contract->version : 0;
+    const std::string freshness_column = cfg_.contract ? cfg_.contract->freshness_column : "";
     Status source_status;
     std::thread source_thread([&] {
       source_status = source->Run(emitter);
@@ -178,16 +183,36 @@ class Attempt {
       CommitState cs;
       for (auto& [k, v] : group.positions) cs.positions.push_back({k.first, k.second, v});
       cs.counters = group.counters;
+      if (unique) {
+        cs.positions.emplace_back();
+        RETURN_IF_ERROR(unique->Commit(&cs.positions.back()));
+      }
       RETURN_IF_ERROR(sink->Commit(cs));
       source->OnCommitted(cs.positions);
       summary_.counters.Add(group.counters);
+      summary_.quality.CommitGroup(group.quality, group.counters, group.rejects);
       ++summary_.commits;
       group = Group();
       return Status::OK();
     };
 
     Status st;
+    bool mid_unit = false;  // the last envelope was not a boundary
     while (auto env = channel.Pop()) {
+      mid_unit = !env->boundary;
+      if (unique && env->batch && env->batch->num_rows() > 0) {
+        // Values loaded by an earlier run: quarantined like any other contract violation.
+        const size_t before = env->rejects.size();
+        auto kept = unique->Filter(env->batch, &env->rejects);
+        if (!kept.ok()) {
+          st = kept.status();
+          break;
+        }
+        env->batch = std::move(kept).value();
+        if (cfg_.pii) {
+          for (size_t i = before; i < env->rejects.size(); ++i) cfg_.pii->Redact(env->rejects[i], /*masked=*/true);
+        }
+      }
       const int64_t rows = env->batch ? env->batch->num_rows() : 0;
       const int64_t rejected = static_cast<int64_t>(env->rejects.size());
       group.counters.rows_in += rows + rejected + env->rows_skipped;
@@ -200,6 +225,7 @@ class Attempt {
       if (env->batch && rows > 0) {
         st = sink->Write(*env->batch);
         if (!st.ok()) break;
+        group.quality.Observe(*env->batch, freshness_column);
         for (auto& r : sink->TakeRefused()) {
           if (cfg_.pii) cfg_.pii->Redact(r, /*masked=*/true);
           --group.counters.rows_out;
@@ -220,14 +246,25 @@ class Attempt {
     summary_.peak_buffer_bytes = std::max(summary_.peak_buffer_bytes, channel.peak_bytes());
     if (!st.ok()) {
       (void)sink->Abort();
+      if (unique) unique->Abort();
       stop_source();
       return st;
     }
     source_thread.join();
-    // Rows emitted before a source error are whole and positioned: keep them.
-    Status cst = commit();
+    // Rows emitted before a source error are whole and positioned: keep them. Rows after the last
+    // boundary (inside a source transaction, or a read that cannot resume mid-way) are not: they
+    // are dropped, and the next run reads them again.
+    Status cst;
+    if (mid_unit) {
+      cst = sink->Abort();
+      if (unique) unique->Abort();
+      group = Group();
+    } else {
+      cst = commit();
+    }
     if (!cst.ok()) {
       (void)sink->Abort();
+      if (unique) unique->Abort();
       return cst;
     }
     if (!emitter.contract_error().ok()) return emitter.contract_error();
@@ -248,6 +285,23 @@ class Attempt {
   }
 
  private:
+  // The cross-run index of the contract's unique columns; null when there are none, in dry runs,
+  // and in replace mode (each run rebuilds the table, so earlier runs do not count).
+  Result<std::unique_ptr<UniqueKeyIndex>> OpenUniqueIndex(const StateMap& committed) {
+    std::vector<std::string> columns;
+    if (cfg_.contract) {
+      for (const auto& c : cfg_.contract->columns) {
+        if (c.unique) columns.push_back(c.name);
+      }
+    }
+    const ConfigNode* mode = cfg_.sink().Find("mode");
+    if (columns.empty() || opts_.dry_run || (mode && mode->scalar() == "replace")) {
+      return std::unique_ptr<UniqueKeyIndex>();
+    }
+    const std::string path = std::filesystem::path(cfg_.state_path).parent_path() / "unique-keys.db";
+    return UniqueKeyIndex::Open(path, cfg_.name, std::move(columns), committed);
+  }
+
   const PipelineConfig& cfg_;
   const RunOptions& opts_;
   Logger& log_;
@@ -354,7 +408,10 @@ RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger
     status = "partial";
   }
   finish(status, error);
-  if (!opts.dry_run) (void)(*state)->RecordRun(cfg.name, SummaryJson(summary));
+  if (!opts.dry_run) {
+    summary.quality.Finish(cfg.contract.get(), state->get(), cfg.name);
+    (void)(*state)->RecordRun(cfg.name, SummaryJson(summary), summary.quality.ToJson());
+  }
   return summary;
 }
 

@@ -13,6 +13,7 @@
 #include "connectors/connector.h"
 #include "core/log.h"
 #include "core/position.h"
+#include "quality/run_metrics.h"
 
 namespace sluice {
 
@@ -36,6 +37,7 @@ struct RunSummary {
   size_t peak_buffer_bytes = 0;
   std::string sink;
   std::string quarantine_path;
+  RunMetrics quality;  // of the committed groups; recorded with the run (not for dry runs)
   int ExitCode() const { return status == "ok" || status == "stopped" ? 0 : 1; }
 };
 

@@ -55,7 +55,8 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
       "version INTEGER NOT NULL, schema TEXT NOT NULL, recorded_at TEXT NOT NULL, "
       "PRIMARY KEY (pipeline, stream, version));"
       "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, "
-      "finished_at TEXT NOT NULL, summary TEXT NOT NULL);"));
+      "finished_at TEXT NOT NULL, summary TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS run_quality (run_id INTEGER PRIMARY KEY, quality TEXT NOT NULL);"));
   return s;
 }
 
@@ -213,14 +214,65 @@ Result<std::vector<std::pair<std::string, SchemaVersion>>> StateStore::ListSchem
   return out;
 }
 
-Status StateStore::RecordRun(const std::string& pipeline, const std::string& summary_json) {
+Result<std::vector<std::pair<std::string, SchemaVersion>>> StateStore::SchemaHistory(
+    const std::string& pipeline) {
   std::lock_guard<std::mutex> g(mu_);
-  ASSIGN_OR_RETURN(SqliteStmt ins, owner_->Prepare(
-      "INSERT INTO runs (pipeline, finished_at, summary) VALUES (?1, ?2, ?3)"));
-  ins.BindText(1, pipeline);
-  ins.BindText(2, NowIso());
-  ins.BindText(3, summary_json);
-  return ins.Run();
+  ASSIGN_OR_RETURN(SqliteStmt q, owner_->Prepare(
+      "SELECT stream, version, schema, recorded_at FROM schemas WHERE pipeline = ?1 ORDER BY stream, version"));
+  q.BindText(1, pipeline);
+  std::vector<std::pair<std::string, SchemaVersion>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    SchemaVersion v;
+    v.version = static_cast<int>(q.ColumnInt64(1));
+    ASSIGN_OR_RETURN(v.schema, Schema::FromJson(q.ColumnText(2)));
+    v.recorded_at = q.ColumnText(3);
+    out.emplace_back(q.ColumnText(0), std::move(v));
+  }
+  return out;
+}
+
+Status StateStore::RecordRun(const std::string& pipeline, const std::string& summary_json,
+                             const std::string& quality_json) {
+  std::lock_guard<std::mutex> g(mu_);
+  RETURN_IF_ERROR(owner_->Exec("BEGIN IMMEDIATE"));
+  auto body = [&]() -> Status {
+    ASSIGN_OR_RETURN(SqliteStmt ins, owner_->Prepare(
+        "INSERT INTO runs (pipeline, finished_at, summary) VALUES (?1, ?2, ?3)"));
+    ins.BindText(1, pipeline);
+    ins.BindText(2, NowIso());
+    ins.BindText(3, summary_json);
+    RETURN_IF_ERROR(ins.Run());
+    if (quality_json.empty()) return Status::OK();
+    ASSIGN_OR_RETURN(SqliteStmt q, owner_->Prepare(
+        "INSERT INTO run_quality (run_id, quality) VALUES (?1, ?2)"));
+    q.BindInt64(1, sqlite3_last_insert_rowid(owner_->get()));
+    q.BindText(2, quality_json);
+    return q.Run();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    (void)owner_->Exec("ROLLBACK");
+    return st;
+  }
+  return owner_->Exec("COMMIT");
+}
+
+Result<std::vector<RunRecord>> StateStore::RunHistory(const std::string& pipeline, int limit) {
+  std::lock_guard<std::mutex> g(mu_);
+  ASSIGN_OR_RETURN(SqliteStmt q, owner_->Prepare(
+      "SELECT r.id, r.finished_at, r.summary, q.quality FROM runs r LEFT JOIN run_quality q ON q.run_id = r.id "
+      "WHERE r.pipeline = ?1 ORDER BY r.id DESC LIMIT ?2"));
+  q.BindText(1, pipeline);
+  q.BindInt64(2, limit);
+  std::vector<RunRecord> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.push_back({q.ColumnInt64(0), q.ColumnText(1), q.ColumnText(2), q.ColumnIsNull(3) ? "" : q.ColumnText(3)});
+  }
+  return out;
 }
 
 Result<std::vector<std::string>> StateStore::RecentRuns(const std::string& pipeline, int limit) {

@@ -36,6 +36,15 @@ struct SchemaVersion {
   std::string recorded_at;
 };
 
+// One recorded run: its JSON summary and, when it was recorded, its quality figures (JSON of
+// quality/run_metrics.h; empty for runs recorded before them).
+struct RunRecord {
+  int64_t id = 0;
+  std::string finished_at;
+  std::string summary;
+  std::string quality;
+};
+
 class SqliteDb;
 
 class StateStore {
@@ -60,10 +69,16 @@ class StateStore {
   Status SaveSchema(const std::string& pipeline, const std::string& stream, const Schema& schema);
   Status ResetSchemas(const std::string& pipeline, const std::string& stream);
   Result<std::vector<std::pair<std::string, SchemaVersion>>> ListSchemas(const std::string& pipeline);
+  // Every version of every stream, by stream then version.
+  Result<std::vector<std::pair<std::string, SchemaVersion>>> SchemaHistory(const std::string& pipeline);
 
-  // Run history: one row per run with its JSON summary.
-  Status RecordRun(const std::string& pipeline, const std::string& summary_json);
+  // Run history: one row per run with its JSON summary, and its quality figures (table
+  // run_quality, keyed by the run's id) written in the same transaction.
+  Status RecordRun(const std::string& pipeline, const std::string& summary_json,
+                   const std::string& quality_json = "");
   Result<std::vector<std::string>> RecentRuns(const std::string& pipeline, int limit);
+  // The newest `limit` runs with their quality figures, newest first.
+  Result<std::vector<RunRecord>> RunHistory(const std::string& pipeline, int limit);
 
  private:
   explicit StateStore(std::string path);

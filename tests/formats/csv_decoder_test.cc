@@ -805,7 +805,9 @@ TEST(CsvDecoder, EndToEndThroughBatchAssembler) {
       {"price", DataType::Float64(), true},
       {"day", DataType::Date(), true},
       {"name", DataType::String(), true}});
-  BatchAssembler as("orders", "orders.csv", schema, AssemblerOptions{});
+  AssemblerOptions opts;
+  opts.fixed_columns = {"id", "price", "day", "name"};  // declared: a bad value is rejected, never widened
+  BatchAssembler as("orders", "orders.csv", schema, opts);
   const std::string text =
       "id;price;day;name\r\n"
       "1;2.5;2024-02-29;\"Smith; John\"\r\n"

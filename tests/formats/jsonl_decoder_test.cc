@@ -496,7 +496,9 @@ TEST(JsonlDecoder, InfersSchemaAndAssemblesTypedBatches) {
 
   // The same decoder, rewound, now feeds the assembler: slots belong to the new consumer.
   d->Seek(0, 1);
-  BatchAssembler assembler("events", "events.jsonl", std::make_shared<const Schema>(schema), {});
+  AssemblerOptions opts;
+  for (const Field& f : schema.fields()) opts.fixed_columns.push_back(f.name);  // no widening here
+  BatchAssembler assembler("events", "events.jsonl", std::make_shared<const Schema>(schema), opts);
   std::string data =
       sample + R"({"id":"three","name":"cy","price":3,"ok":true,"tags":[],"day":"2024-03-04"})"
                "\n"

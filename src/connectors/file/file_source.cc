@@ -234,6 +234,9 @@ class FileSource : public Source {
     auto it = ctx_.declared_schemas.find("");
     if (it == ctx_.declared_schemas.end()) it = ctx_.declared_schemas.find(stream_);
     if (it != ctx_.declared_schemas.end()) declared_ = it->second;
+    if (declared_) {
+      for (const Field& f : declared_->fields()) asm_opts_.fixed_columns.push_back(f.name);
+    }
     return Status::OK();
   }
 
@@ -558,8 +561,8 @@ class FileSource : public Source {
       raw_reported = std::max(raw_reported, raw_now);
       ASSIGN_OR_RETURN(SourcePosition pos, make_position());
       env.positions.push_back(std::move(pos));
-      if (env.batch && env.batch->schema() != schema_ && env.batch->schema()->size() > schema->size()) {
-        // Columns appeared in this file: the stream's schema grows (a new version).
+      if (env.batch && env.batch->schema() != schema_ && !(*env.batch->schema() == *schema)) {
+        // Columns appeared or widened in this file: a new version of the stream's schema.
         schema_ = env.batch->schema();
         schema = schema_;
         if (ctx_.state && !ctx_.dry_run) RETURN_IF_ERROR(ctx_.state->SaveSchema(ctx_.pipeline, stream_, *schema_));
@@ -614,6 +617,9 @@ class FileSource : public Source {
       }
     }
     RETURN_IF_ERROR(emit(std::move(tail)));
+    for (const auto& w : as.widened_columns()) {
+      ctx_.log->Warn("schema evolved (schema_evolution: evolve)", {{"stream", stream_}, {"change", w}});
+    }
     if (!as.discarded_columns().empty()) {
       ctx_.log->Warn("dropped the values of columns not in the schema (schema_evolution: discard_columns)",
                      {{"file", f.path}, {"columns", Join(as.discarded_columns(), ", ")}});

@@ -99,13 +99,6 @@ std::string QuotedList(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string RowOrigin(const RecordBatch& b, int64_t row) {
-  if (!b.origin_unit.empty() && row < static_cast<int64_t>(b.origin_lines.size())) {
-    return b.origin_unit + ":" + std::to_string(b.origin_lines[row]);
-  }
-  return "row " + std::to_string(row + 1) + " of a batch of stream '" + b.stream + "'";
-}
-
 // The column named in an SQLite constraint message ("NOT NULL constraint failed: t.amount",
 // "cannot store TEXT value in INTEGER column t.n"), or empty.
 std::string ColumnInMessage(const std::string& msg, const std::string& table) {
@@ -528,7 +521,7 @@ Status SqliteSink::CheckKeys(const Target& t, const RecordBatch& batch) const {
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
       if (!col.IsNull(r)) continue;
       return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": key column '" +
-                               cfg_.key[k] + "' is null in the row from " + RowOrigin(batch, r) +
+                               cfg_.key[k] + "' is null in the row from " + RowOriginText(batch, r) +
                                "; upsert needs a key in every row (declare the column not null "
                                "in the contract to quarantine such rows)");
     }
@@ -658,7 +651,7 @@ Status SqliteSink::BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batc
   if (bad != SQLITE_OK) {
     // Binding fails only for a value over SQLite's length limit (SQLITE_TOOBIG).
     return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": a value in the rows from " +
-                             RowOrigin(batch, r0) + " is too big for SQLite (over " +
+                             RowOriginText(batch, r0) + " is too big for SQLite (over " +
                              std::to_string(sqlite3_limit(db_.get(), SQLITE_LIMIT_LENGTH, -1)) +
                              " bytes)");
   }
@@ -706,16 +699,9 @@ Status SqliteSink::Refuse(Target& t, const RecordBatch& batch, int64_t row, cons
   if (StartsWith(reason, "sqlite: ")) reason = reason.substr(8);
   RejectedRow r;
   r.stream = batch.stream;
-  r.origin = RowOrigin(batch, row);
+  r.origin = RowOriginText(batch, row);
   r.position_key = r.origin + "#sink";
-  r.raw = "{";
-  for (size_t c = 0; c < batch.schema()->size(); ++c) {
-    if (c) r.raw += ',';
-    AppendJsonString(r.raw, batch.schema()->field(c).name);
-    r.raw += ':';
-    AppendValueJson(batch.column(c), row, r.raw);
-  }
-  r.raw += '}';
+  r.raw = RowJson(batch, row);
   r.rule = "sink";
   r.column = column;
   r.reason = msg + ": " + reason;
