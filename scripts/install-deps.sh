@@ -14,6 +14,7 @@ PACKAGES=(
   libpq-dev postgresql postgresql-contrib  # postgres connector; the server for integration tests
   libmariadb-dev mariadb-server mariadb-client  # mysql connector; the server for integration tests
   chromium  # renders `sluice report` pages in tests
+  unixodbc-dev odbc-postgresql libsqliteodbc  # odbc source, tested with the PostgreSQL and SQLite drivers
 )
 
 missing=()
