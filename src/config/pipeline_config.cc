@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/mode_pairs.h"
 #include "core/strings.h"
 #include "quality/contract.h"
 #include "quality/pii_policy.h"
@@ -280,6 +281,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     }
   }
   if (cfg.contract) RETURN_IF_ERROR(CheckUniqueColumns(*cfg.contract, cfg.sink(), masks));
+  RETURN_IF_ERROR(CheckModePair(cfg.source(), cfg.sink()));
   if (!masks.empty() || !pii_columns.empty()) {
     cfg.pii = std::make_shared<const PiiPolicy>(std::move(masks), std::move(pii_columns));
   }

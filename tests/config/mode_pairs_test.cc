@@ -1,0 +1,57 @@
+#include "config/mode_pairs.h"
+
+#include <gtest/gtest.h>
+
+#include "config/pipeline_config.h"
+
+namespace sluice {
+namespace {
+
+Status Pair(const std::string& source, const std::string& sink) {
+  auto root = ParseYaml("source: " + source + "\nsink: " + sink + "\n", "p.yaml");
+  EXPECT_TRUE(root.ok());
+  return CheckModePair(*root->Find("source"), *root->Find("sink"));
+}
+
+TEST(ModePairs, FullWithAppendIsRefusedWithTheModesThatWork) {
+  Status st = Pair("{ type: postgres, mode: full, table: t }", "{ type: sqlite, path: w.db }");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("sink (line 2): source mode full reads every row again"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("mode: replace"), std::string::npos);
+  EXPECT_TRUE(Pair("{ type: postgres, mode: full, table: t }", "{ type: sqlite, path: w.db, mode: replace }").ok());
+  EXPECT_TRUE(Pair("{ type: postgres, mode: full, table: t }", "{ type: sqlite, path: w.db, mode: upsert, key: [id] }").ok());
+  EXPECT_FALSE(Pair("{ type: postgres, mode: full, table: t }", "{ type: jsonl, path: o.jsonl }").ok());
+  EXPECT_TRUE(Pair("{ type: postgres, mode: full, table: t }", "{ type: discard }").ok());
+}
+
+TEST(ModePairs, IncrementalWithAppendOnlyOnAnInsertOnlyCursor) {
+  Status st = Pair("{ type: mysql, mode: incremental, table: t, cursor: updated_at }", "{ type: postgres, mode: append }");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("sink.mode (line 2): source mode incremental on cursor 'updated_at'"), std::string::npos)
+      << st.message();
+  EXPECT_TRUE(Pair("{ type: mysql, mode: incremental, table: t, cursor: id, key: [id] }", "{ type: postgres, mode: append }").ok());
+  EXPECT_TRUE(Pair("{ type: mysql, mode: incremental, table: t, cursor: updated_at }", "{ type: postgres, mode: upsert, key: [id] }").ok());
+}
+
+TEST(ModePairs, DeletesNeedReplicate) {
+  Status st = Pair("{ type: postgres, mode: incremental, table: t, cursor: u, deleted_flag: gone }",
+                   "{ type: sqlite, path: w.db, mode: upsert, key: [id] }");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("deleted_flag: gone"), std::string::npos);
+  EXPECT_TRUE(Pair("{ type: postgres, mode: incremental, table: t, cursor: u, deleted_flag: gone }",
+                   "{ type: postgres, mode: replicate, key: [id] }").ok());
+  EXPECT_FALSE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: postgres, mode: upsert, key: [id] }").ok());
+}
+
+TEST(ModePairs, QueriesWithoutACursorReadEverythingAgain) {
+  EXPECT_FALSE(Pair("{ type: postgres, mode: query, query: 'select * from t' }", "{ type: sqlite, path: w.db }").ok());
+  EXPECT_TRUE(Pair("{ type: postgres, mode: query, query: 'select * from t where u > :cursor', cursor: u }",
+                   "{ type: sqlite, path: w.db }").ok());
+}
+
+TEST(ModePairs, FileSourcesHaveNoMode) {
+  EXPECT_TRUE(Pair("{ type: file, path: a.csv }", "{ type: sqlite, path: w.db }").ok());
+}
+
+}  // namespace
+}  // namespace sluice
