@@ -29,10 +29,9 @@ Status Refuse(const ConfigNode& at, const std::string& why) { return Status::Inv
 
 }  // namespace
 
-Status CheckModePair(const ConfigNode& source, const ConfigNode& sink) {
-  const ConfigNode* src_mode = source.Find("mode");
-  if (src_mode == nullptr || !src_mode->IsScalar()) return Status::OK();  // files: resumed by offset, never re-read
-  const std::string mode = src_mode->scalar();
+Status CheckModePair(const ConfigNode& source, const ConfigNode& sink, const std::string& default_source_mode) {
+  const std::string mode = Scalar(source, "mode", default_source_mode);
+  if (mode.empty()) return Status::OK();
   const std::string sink_mode = SinkMode(sink);
   const ConfigNode& sink_at = sink.Find("mode") ? *sink.Find("mode") : sink;
   if (sink_mode.empty()) return Status::OK();

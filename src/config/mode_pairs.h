@@ -4,11 +4,15 @@
 // config alone, before anything connects, so `check` and `run` refuse the same pipelines.
 
 #include "config/config_node.h"
+#include <string>
+
 #include "core/status.h"
 
 namespace sluice {
 
 // InvalidArgument naming the two options and the pair that works; OK otherwise.
-Status CheckModePair(const ConfigNode& source, const ConfigNode& sink);
+// `default_source_mode` is the source connector's default for `mode:` (empty when it has none,
+// as files, which resume by offset and never read a row twice).
+Status CheckModePair(const ConfigNode& source, const ConfigNode& sink, const std::string& default_source_mode);
 
 }  // namespace sluice

@@ -166,6 +166,15 @@ Status CheckUniqueColumns(const Contract& contract, const ConfigNode& sink, cons
   return Status::OK();
 }
 
+// The default of a connector's option, or "" when the connector or the option has none.
+std::string DefaultOf(const ConnectorInfo* info, const std::string& option) {
+  if (info == nullptr) return "";
+  for (const auto& spec : info->options) {
+    if (spec.name == option) return spec.default_value;
+  }
+  return "";
+}
+
 }  // namespace
 
 ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* state, Logger* log) {
@@ -281,7 +290,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     }
   }
   if (cfg.contract) RETURN_IF_ERROR(CheckUniqueColumns(*cfg.contract, cfg.sink(), masks));
-  RETURN_IF_ERROR(CheckModePair(cfg.source(), cfg.sink()));
+  RETURN_IF_ERROR(CheckModePair(cfg.source(), cfg.sink(), DefaultOf(registry.Find("source", cfg.source_type), "mode")));
   if (!masks.empty() || !pii_columns.empty()) {
     cfg.pii = std::make_shared<const PiiPolicy>(std::move(masks), std::move(pii_columns));
   }

@@ -6,11 +6,15 @@ namespace sluice {
 void RegisterFileSourceConnector(ConnectorRegistry& registry);
 void RegisterSqliteConnector(ConnectorRegistry& registry);
 void RegisterFileSinkConnectors(ConnectorRegistry& registry);  // jsonl, csv, stdout, discard
+void RegisterMysqlConnector(ConnectorRegistry& registry);      // source and sink
+void RegisterPostgresConnector(ConnectorRegistry& registry);
 
 void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   RegisterFileSourceConnector(registry);
   RegisterSqliteConnector(registry);
   RegisterFileSinkConnectors(registry);
+  RegisterMysqlConnector(registry);
+  RegisterPostgresConnector(registry);
 }
 
 }  // namespace sluice

@@ -7,10 +7,10 @@
 namespace sluice {
 namespace {
 
-Status Pair(const std::string& source, const std::string& sink) {
+Status Pair(const std::string& source, const std::string& sink, const std::string& default_mode = "full") {
   auto root = ParseYaml("source: " + source + "\nsink: " + sink + "\n", "p.yaml");
   EXPECT_TRUE(root.ok());
-  return CheckModePair(*root->Find("source"), *root->Find("sink"));
+  return CheckModePair(*root->Find("source"), *root->Find("sink"), default_mode);
 }
 
 TEST(ModePairs, FullWithAppendIsRefusedWithTheModesThatWork) {
@@ -50,7 +50,14 @@ TEST(ModePairs, QueriesWithoutACursorReadEverythingAgain) {
 }
 
 TEST(ModePairs, FileSourcesHaveNoMode) {
-  EXPECT_TRUE(Pair("{ type: file, path: a.csv }", "{ type: sqlite, path: w.db }").ok());
+  EXPECT_TRUE(Pair("{ type: file, path: a.csv }", "{ type: sqlite, path: w.db }", "").ok());
+}
+
+TEST(ModePairs, ADatabaseSourceWithoutModeIsAFullSnapshot) {
+  Status st = Pair("{ type: mysql, table: t }", "{ type: sqlite, path: w.db }");
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("source mode full"), std::string::npos) << st.message();
+  EXPECT_TRUE(Pair("{ type: sqlite, path: s.db, table: t }", "{ type: postgres, mode: replace }").ok());
 }
 
 }  // namespace

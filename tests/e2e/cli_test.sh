@@ -75,8 +75,9 @@ run_sluice connectors describe nope
 check_eq "connectors describe nope: exit 2" 2 "$RC"
 check_contains "connectors describe nope: says so" "$ERR" "unknown connector 'nope'"
 run_sluice connectors --json
-check_eq "connectors --json: a JSON array with every connector" "csv discard file jsonl sqlite stdout" \
-  "$(python3 -c 'import json,sys; print(" ".join(sorted(c["type"] for c in json.loads(sys.argv[1]) if c["type"] in ("file","sqlite","jsonl","csv","stdout","discard"))))' "$OUT" 2>&1)"
+check_eq "connectors --json: a JSON array with every connector" \
+  "sink:csv sink:discard sink:jsonl sink:mysql sink:postgres sink:sqlite sink:stdout source:file source:mysql source:postgres source:sqlite" \
+  "$(python3 -c 'import json,sys; print(" ".join(sorted(c["kind"]+":"+c["type"] for c in json.loads(sys.argv[1]))))' "$OUT" 2>&1)"
 
 section "infer"
 printf 'id,zip,name,amount,paid,day,at\n1,01234,alice,1.5,true,2026-01-02,2026-01-02T03:04:05Z\n2,02345,"Hopper, Grace",2.25,false,2026-01-03,2026-01-02T03:04:06Z\n' >i.csv

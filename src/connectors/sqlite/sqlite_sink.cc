@@ -5,6 +5,7 @@
 // Threading: one thread at a time (the sink stage), as the Sink interface states.
 
 #include "connectors/sqlite/sqlite_sink.h"
+#include "connectors/sqlite/sqlite_source.h"
 
 #include <sqlite3.h>
 
@@ -949,6 +950,7 @@ void RegisterSqliteConnector(ConnectorRegistry& registry) {
   info.options = SqliteSinkOptions();
   info.make_sink = MakeSqliteSink;
   registry.Add(std::move(info));
+  AddSqliteSource(registry);
 }
 
 }  // namespace sluice
