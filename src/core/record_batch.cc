@@ -64,6 +64,9 @@ void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t
   };
   take(from.origin_lines, origin_lines);
   take(from.ops, ops);
+  take(from.changes, changes);
+  source_db = from.source_db;
+  source_table = from.source_table;
   unchanged.assign(from.unchanged.size(), {});
   for (size_t c = 0; c < from.unchanged.size(); ++c) take(from.unchanged[c], unchanged[c]);
 }

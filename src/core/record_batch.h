@@ -42,12 +42,24 @@ class RecordBatch {
   // so the sink leaves the stored value as it is. Either empty or one entry per column, each
   // either empty (no such value in that column) or one byte per row.
   std::vector<std::vector<uint8_t>> unchanged;
+  // Where each change came from, for changelog sinks and for applying whole source transactions:
+  // either empty or one entry per row.
+  struct ChangeSource {
+    std::string position;  // LSN "0/16B3748" or GTID "0-1-42" of the transaction's commit
+    int64_t txid = 0;      // source transaction id (PostgreSQL xid; 0 when unknown)
+    int64_t commit_us = 0;  // commit time, µs since the epoch (0 for snapshot reads)
+    std::string before;    // the old row as a JSON object, when the source sent one ("" otherwise)
+  };
+  std::vector<ChangeSource> changes;
+  // The source database (or schema) and table of the changes, for the changelog `source` field.
+  std::string source_db;
+  std::string source_table;
 
   char op(int64_t i) const { return ops.empty() ? 'c' : ops[static_cast<size_t>(i)]; }
   bool is_unchanged(size_t c, int64_t i) const {
     return c < unchanged.size() && !unchanged[c].empty() && unchanged[c][static_cast<size_t>(i)] != 0;
   }
-  // Sets the per-row metadata (origin lines, ops, unchanged marks) to that of rows `rows` of
+  // Sets the per-row metadata (origin lines, ops, unchanged marks, change sources) to that of rows `rows` of
   // `from`, in order; used when rows are filtered out of a batch.
   void TakeRowMeta(const RecordBatch& from, const std::vector<int64_t>& rows);
 
