@@ -22,6 +22,7 @@
 #include "connectors/mysql/mysql_conn.h"
 #include "connectors/mysql/mysql_reader.h"
 #include "connectors/mysql/mysql_types.h"
+#include "connectors/sql/table_patterns.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/values.h"
@@ -315,7 +316,22 @@ SchemaPtr SchemaOf(const std::vector<SourceColumn>& cols) {
 Status MysqlSource::Open(const StateMap& committed) {
   ASSIGN_OR_RETURN(conn_, Connection::Connect(cfg_.conn, Session::kSource));
   if (cfg_.mode == Mode::kQuery) return PlanQuery(committed);
-  for (const auto& spec : cfg_.tables) RETURN_IF_ERROR(PlanTable(spec, committed));
+  std::vector<std::string> tables = cfg_.tables;
+  if (sql::AnyTablePattern(tables)) {
+    // `tables: [shop.order_*]`: base tables and views, the server's own schemas left out.
+    ASSIGN_OR_RETURN(auto rows, conn_->Query(
+        "SELECT table_schema, table_name, DATABASE() FROM information_schema.tables "
+        "WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') "
+        "ORDER BY table_schema, table_name"));
+    std::vector<sql::CatalogTable> catalog;
+    std::string default_schema;
+    for (const auto& r : rows) {
+      catalog.push_back({r[0].value_or(""), r[1].value_or("")});
+      default_schema = r[2].value_or("");
+    }
+    ASSIGN_OR_RETURN(tables, sql::ExpandTablePatterns(tables, catalog, default_schema, "mysql source tables:"));
+  }
+  for (const auto& spec : tables) RETURN_IF_ERROR(PlanTable(spec, committed));
   return Status::OK();
 }
 

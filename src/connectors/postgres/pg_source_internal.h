@@ -189,6 +189,7 @@ class PostgresSource : public Source {
   Status CheckModeOptions();
   std::optional<DataType> Declared(const std::string& stream, const std::string& column) const;
   // Open.
+  Status ExpandTablePatterns();
   Status OpenTable(const std::string& name);
   Status PlanTableColumns(Table& t, const std::vector<CatalogColumn>& catalog);
   Status CheckIncrementalColumns(Table& t);

@@ -25,6 +25,7 @@
 
 #include "config/tls.h"
 #include "connectors/postgres/pg_source_internal.h"
+#include "connectors/sql/table_patterns.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/values.h"
@@ -290,9 +291,28 @@ std::optional<DataType> PostgresSource::Declared(const std::string& stream, cons
 Status PostgresSource::Open(const StateMap& committed) {
   ASSIGN_OR_RETURN(conn_, PgConn::Connect(conn_opts_));
   if (mode_ == "query") return OpenQuery(committed);
+  RETURN_IF_ERROR(ExpandTablePatterns());
   for (const auto& name : table_names_) RETURN_IF_ERROR(OpenTable(name));
   if (mode_ == "full") return LoadFullStates(committed);
   return LoadIncrementalStates(committed);
+}
+
+// `tables: [public.order_*]`: the catalog's tables and views, system schemas left out.
+Status PostgresSource::ExpandTablePatterns() {
+  if (!sql::AnyTablePattern(table_names_)) return Status::OK();
+  ASSIGN_OR_RETURN(PgResult r, conn_->Query(
+      "SELECT n.nspname, c.relname, current_schema() FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+      "AND n.nspname NOT LIKE 'pg\\_%' AND NOT c.relispartition ORDER BY 1, 2"));
+  std::vector<sql::CatalogTable> catalog;
+  std::string default_schema = "public";
+  for (int i = 0; i < r.rows(); ++i) {
+    catalog.push_back({std::string(r.Get(i, 0)), std::string(r.Get(i, 1))});
+    if (!r.IsNull(i, 2)) default_schema = std::string(r.Get(i, 2));
+  }
+  ASSIGN_OR_RETURN(table_names_, sql::ExpandTablePatterns(table_names_, catalog, default_schema, "postgres source tables:"));
+  return Status::OK();
 }
 
 Status PostgresSource::OpenTable(const std::string& name) {

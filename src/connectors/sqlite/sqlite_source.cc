@@ -22,6 +22,7 @@
 
 #include "connectors/connector.h"
 #include "connectors/sql/incremental_state.h"
+#include "connectors/sql/table_patterns.h"
 #include "core/log.h"
 #include "core/record_batch.h"
 #include "core/strings.h"
@@ -528,6 +529,19 @@ std::optional<DataType> SqliteSource::Declared(const std::string& stream, const 
 Status SqliteSource::Open(const StateMap& committed) {
   RETURN_IF_ERROR(db_.Open(path_, shown_path_, opts_.GetBool("immutable")));
   if (mode_ == "query") return OpenQuery(committed);
+  if (sql::AnyTablePattern(table_names_)) {
+    // `tables: [order_*]`: tables and views of every attached database, SQLite's own left out.
+    ASSIGN_OR_RETURN(SqliteStmt st, db_.Prepare(
+        "SELECT schema, name FROM pragma_table_list WHERE type IN ('table', 'view') AND schema <> 'temp' "
+        "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY 1, 2"));
+    std::vector<sql::CatalogTable> catalog;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      catalog.push_back({st.ColumnText(0), st.ColumnText(1)});
+    }
+    ASSIGN_OR_RETURN(table_names_, sql::ExpandTablePatterns(table_names_, catalog, "main", "sqlite source tables:"));
+  }
   for (const auto& name : table_names_) RETURN_IF_ERROR(OpenTable(name));
   return LoadStates(committed);
 }

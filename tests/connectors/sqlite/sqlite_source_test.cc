@@ -154,5 +154,22 @@ TEST_F(SqliteSourceTest, MissingFileIsAClearError) {
   EXPECT_NE(Stderr().find("no database file nope.db"), std::string::npos) << Stderr();
 }
 
+TEST_F(SqliteSourceTest, ATablePatternReadsEveryMatchingTableIntoItsOwnTable) {
+  Exec("in.db",
+       "CREATE TABLE orders_2025 (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO orders_2025 VALUES (1, 'a');"
+       "CREATE TABLE orders_2026 (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO orders_2026 VALUES (2, 'b'), (3, 'c');"
+       "CREATE TABLE users (id INTEGER PRIMARY KEY);  INSERT INTO users VALUES (9);");
+  auto s = Run("{ type: sqlite, path: in.db, tables: ['orders_*'] }", ", mode: replace");
+  ASSERT_EQ(exit_code_, 0) << Stderr();
+  EXPECT_EQ(s["rows_out"], 3);
+  EXPECT_EQ(Rows("out.db", "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1"),
+            (std::vector<std::string>{"orders_2025", "orders_2026"}));
+  EXPECT_EQ(Rows("out.db", "SELECT id FROM orders_2026 ORDER BY id"), (std::vector<std::string>{"2", "3"}));
+
+  Run("{ type: sqlite, path: in.db, tables: ['ordres_*'] }", ", mode: replace");
+  EXPECT_NE(exit_code_, 0);
+  EXPECT_NE(Stderr().find("the pattern 'ordres_*' matches no table in schema 'main'"), std::string::npos) << Stderr();
+}
+
 }  // namespace
 }  // namespace sluice

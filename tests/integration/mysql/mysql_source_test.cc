@@ -1,6 +1,8 @@
 // The mysql source against a real server (SLUICE_MYSQL_DSN): the rows, types, rejects, skips and
 // checkpoints it emits in each mode, and how it resumes from them.
 
+#include <set>
+
 #include "integration/mysql/mysql_test_env.h"
 
 namespace sluice::testing {
@@ -111,6 +113,27 @@ TEST_F(MysqlSourceTest, FullSnapshotReadsEveryTypeInBothProtocols) {
     EXPECT_EQ(rows[1], nulls) << protocol;
     EXPECT_EQ(At(out.Positions(), "all_types", "snapshot"), "{\"done\":true}");
   }
+}
+
+TEST_F(MysqlSourceTest, ATablePatternReadsEveryMatchingTable) {
+  Exec("CREATE TABLE ord_1 (id INT PRIMARY KEY)");
+  Exec("INSERT INTO ord_1 VALUES (1)");
+  Exec("CREATE TABLE ord_2 (id INT PRIMARY KEY)");
+  Exec("INSERT INTO ord_2 VALUES (2), (3)");
+  Exec("CREATE TABLE other (id INT PRIMARY KEY)");
+  Exec("INSERT INTO other VALUES (9)");
+  CollectingEmitter out;
+  ASSERT_TRUE(Run({}, {{"tables", {"ord_*"}}}, out).ok());
+  std::set<std::string> streams;
+  for (const auto& e : out.envelopes) {
+    if (e.batch) streams.insert(e.batch->stream);
+  }
+  EXPECT_EQ(streams, (std::set<std::string>{"ord_1", "ord_2"}));
+  EXPECT_EQ(out.AllRows(), (Rows{{"1"}, {"2"}, {"3"}}));
+  CollectingEmitter none;
+  Status st = Run({}, {{"tables", {"ordr_*"}}}, none);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("the pattern 'ordr_*' matches no table"), std::string::npos) << st.message();
 }
 
 TEST_F(MysqlSourceTest, UnsupportedTypesAreNamedAndCanBeLeftOut) {

@@ -275,6 +275,21 @@ TEST_F(PostgresSourceTest, FullSnapshotOfSeveralTablesEqualsTheTables) {
   }
 }
 
+TEST_F(PostgresSourceTest, ATablePatternReadsEveryMatchingTable) {
+  Exec("CREATE TABLE ord_1 (id int PRIMARY KEY); INSERT INTO ord_1 VALUES (1)");
+  Exec("CREATE TABLE ord_2 (id int PRIMARY KEY); INSERT INTO ord_2 VALUES (2), (3)");
+  Exec("CREATE TABLE other (id int PRIMARY KEY); INSERT INTO other VALUES (9)");
+  Collector out;
+  ASSERT_TRUE(RunSource(Block({{"tables", "[" + T("ord_*") + "]"}}), {}, out).ok());
+  EXPECT_EQ(out.Column(T("ord_1"), "id"), (std::vector<std::string>{"1"}));
+  EXPECT_EQ(out.Column(T("ord_2"), "id"), (std::vector<std::string>{"2", "3"}));
+  EXPECT_TRUE(out.Rows(T("other")).empty());
+  Collector none;
+  Status st = RunSource(Block({{"tables", "[" + T("ordr_*") + "]"}}), {}, none);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("the pattern '" + T("ordr_*") + "' matches no table"), std::string::npos) << st.message();
+}
+
 TEST_F(PostgresSourceTest, ParallelRangesReadEveryRowOnceFromOneSnapshot) {
   Exec("CREATE TABLE big (id bigint PRIMARY KEY, v int)");
   Exec("INSERT INTO big SELECT i, i % 7 FROM generate_series(1, 400000) i");
