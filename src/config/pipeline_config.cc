@@ -122,7 +122,9 @@ const OptionSchema& TopLevelSchema() {
       {"buffer", OptionType::kSize, "64MiB", "Memory budget of the channel between source and sink."},
       {"contract", OptionType::kAny, "", "Data contract: a contract file (relative to the pipeline) or the contract inline."},
       {"transforms", OptionType::kAny, "", "Transforms applied after the contract, before the sink: `- {type: mask, columns: [...], method: hash|redact|partial|tokenize|drop, key: ...}`."},
-      {"streams", OptionType::kAny, "", "Per-stream settings (not supported by this version yet)."},
+      {"streams", OptionType::kMap, "",
+       "Per-stream settings, by stream name (a source table, a file set): `{public.orders: {table: raw_orders, "
+       "schema: {id: int64}}}`. `table:` renames the stream for the sink, whose table name defaults to the stream."},
   };
   return schema;
 }
@@ -166,6 +168,22 @@ Status CheckUniqueColumns(const Contract& contract, const ConfigNode& sink, cons
   return Status::OK();
 }
 
+// `{name: type, ...}` of a `schema:` block.
+Result<Schema> SchemaFromNode(const ConfigNode& node) {
+  Schema schema;
+  for (const auto& [col, t] : node.entries()) {
+    auto type_text = t.AsString();
+    if (!type_text.ok()) return type_text.status();
+    auto type = DataType::Parse(*type_text);
+    if (!type.ok()) {
+      return Status::InvalidArgument(t.Where() + ": " +
+                                     (t.interpolated() ? "unknown type " + t.Shown() : type.status().message()));
+    }
+    schema.AddField({col, *type, true});
+  }
+  return schema;
+}
+
 // The default of a connector's option, or "" when the connector or the option has none.
 std::string DefaultOf(const ConnectorInfo* info, const std::string& option) {
   if (info == nullptr) return "";
@@ -180,6 +198,7 @@ std::string DefaultOf(const ConnectorInfo* info, const std::string& option) {
 ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* state, Logger* log) {
   ConnectorContext ctx;
   ctx.pipeline = cfg.name;
+  ctx.stream_tables = cfg.stream_tables;
   ctx.base_dir = cfg.base_dir;
   ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
   ctx.state = state;
@@ -218,12 +237,6 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
   cfg.root = std::move(root).value();
   if (!cfg.root.IsMap()) return Status::InvalidArgument(path + ": a pipeline is a YAML map with source: and sink:");
   RETURN_IF_ERROR(ValidateOptions(cfg.root, TopLevelSchema(), {}));
-  for (const char* unsupported : {"streams"}) {
-    if (const ConfigNode* n = cfg.root.Find(unsupported)) {
-      return Status::InvalidArgument(n->Where() + ": '" + unsupported +
-                                     "' is not supported by this version of sluice yet");
-    }
-  }
   Options top(&cfg.root, &TopLevelSchema());
   cfg.name = top.GetString("name");
   if (cfg.name.empty()) cfg.name = fs::path(cfg.file).stem().string();
@@ -239,18 +252,25 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     if (qo.Has("path")) cfg.quarantine_dir = ResolvePath(cfg.base_dir, qo.GetString("path"));
   }
   if (const ConfigNode* s = cfg.root.Find("schema")) {
-    Schema schema;
-    for (const auto& [col, t] : s->entries()) {
-      auto type_text = t.AsString();
-      if (!type_text.ok()) return type_text.status();
-      auto type = DataType::Parse(*type_text);
-      if (!type.ok()) {
-        return Status::InvalidArgument(t.Where() + ": " +
-                                       (t.interpolated() ? "unknown type " + t.Shown() : type.status().message()));
+    ASSIGN_OR_RETURN(cfg.declared_schemas[""], SchemaFromNode(*s));
+  }
+  if (const ConfigNode* streams = cfg.root.Find("streams")) {
+    static const OptionSchema kStreamSchema = {
+        {"table", OptionType::kString, "", "The name the sink sees for this stream (its table)."},
+        {"schema", OptionType::kMap, "", "Column types of this stream, `name: type`."},
+    };
+    for (const auto& [stream, block] : streams->entries()) {
+      if (!block.IsMap()) return Status::InvalidArgument(block.Where() + ": a map such as {table: raw_orders}");
+      RETURN_IF_ERROR(ValidateOptions(block, kStreamSchema, {}));
+      if (const ConfigNode* t = block.Find("table")) {
+        ASSIGN_OR_RETURN(std::string table, t->AsString());
+        if (table.empty()) return Status::InvalidArgument(t->Where() + ": empty table name");
+        cfg.stream_tables[stream] = table;
       }
-      schema.AddField({col, *type, true});
+      if (const ConfigNode* sc = block.Find("schema")) {
+        ASSIGN_OR_RETURN(cfg.declared_schemas[stream], SchemaFromNode(*sc));
+      }
     }
-    cfg.declared_schemas[""] = std::move(schema);
   }
   if (const ConfigNode* c = cfg.root.Find("contract")) {
     Result<Contract> contract =

@@ -37,7 +37,8 @@ struct PipelineConfig {
   std::string sink_type;
   std::string state_path;      // embedded state store
   std::string quarantine_dir;
-  std::map<std::string, Schema> declared_schemas;  // from `schema:` (stream "" = the only stream)
+  std::map<std::string, Schema> declared_schemas;  // from `schema:` (stream "" = the only stream) and `streams:`
+  std::map<std::string, std::string> stream_tables;  // `streams: {s: {table: t}}`: the sink sees stream s as t
   CommitInterval commit;
   RetryPolicy retry;
   int64_t buffer_bytes = 64ll << 20;  // channel budget between stages

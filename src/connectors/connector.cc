@@ -20,4 +20,21 @@ const ConnectorRegistry& BuiltinConnectors() {
   return *registry;
 }
 
+Result<std::string> SinkTableFor(const std::string& table_option, const std::string& stream,
+                                 const std::map<std::string, std::string>& stream_tables) {
+  auto mapped = stream_tables.find(stream);
+  const std::string& name = mapped == stream_tables.end() ? stream : mapped->second;
+  if (table_option.empty()) {
+    if (name.empty()) {
+      return Status::InvalidArgument("sink.table: not set, and the batch has no stream name to name the table after");
+    }
+    return name;
+  }
+  std::string out = table_option;
+  for (size_t at = out.find("{stream}"); at != std::string::npos; at = out.find("{stream}", at + name.size())) {
+    out.replace(at, 8, name);
+  }
+  return out;
+}
+
 }  // namespace sluice

@@ -31,7 +31,15 @@ struct ConnectorContext {
   bool dry_run = false;
   // The contract's schema_evolution: evolve | freeze | discard_columns | discard_rows.
   std::string schema_evolution = "evolve";
+  // `streams: {s: {table: t}}`: a sink writes the rows of stream s to table t.
+  std::map<std::string, std::string> stream_tables;
 };
+
+// The table a database sink writes the rows of `stream` to: its `table:` option with every
+// "{stream}" replaced by the stream's name, or that name when `table:` is empty. The name is the
+// stream's, or its `streams:` mapping in the pipeline. InvalidArgument when there is no name.
+Result<std::string> SinkTableFor(const std::string& table_option, const std::string& stream,
+                                 const std::map<std::string, std::string>& stream_tables);
 
 // The runtime's side of a running source. Emit blocks while the channel is full (backpressure).
 // It returns Cancelled when the run is stopping; the source should then return promptly.

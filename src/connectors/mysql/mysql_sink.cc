@@ -153,7 +153,7 @@ struct Target {
 class MysqlSink final : public Sink {
  public:
   MysqlSink(const ConnectorContext& ctx, SinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)) {}
+      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
 
   Status Open() override;
   Result<StateMap> LoadState() override;
@@ -217,6 +217,7 @@ class MysqlSink final : public Sink {
   std::string pipeline_;
   Logger* log_;
   SinkConfig cfg_;
+  std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<Connection> ddl_;  // DDL while a group is open (it would commit the group)
   bool in_group_ = false;
@@ -230,19 +231,7 @@ class MysqlSink final : public Sink {
 };
 
 Result<std::string> MysqlSink::TableFor(const std::string& stream) const {
-  if (cfg_.table.empty()) {
-    if (stream.empty()) {
-      return Status::InvalidArgument(
-          "sink.table: not set, and the batch has no stream name to name the table after");
-    }
-    return stream;
-  }
-  std::string out = cfg_.table;
-  for (size_t at = out.find("{stream}"); at != std::string::npos;
-       at = out.find("{stream}", at + stream.size())) {
-    out.replace(at, 8, stream);
-  }
-  return out;
+  return SinkTableFor(cfg_.table, stream, stream_tables_);
 }
 
 Status MysqlSink::Open() {

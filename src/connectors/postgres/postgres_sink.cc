@@ -198,7 +198,7 @@ struct Refusal {
 class PostgresSink final : public Sink {
  public:
   PostgresSink(const ConnectorContext& ctx, PgSinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)) {}
+      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
 
   Status Open() override;
   Result<StateMap> LoadState() override;
@@ -259,6 +259,7 @@ class PostgresSink final : public Sink {
   std::string pipeline_;
   Logger* log_;
   PgSinkConfig cfg_;
+  std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
   std::unique_ptr<PgConn> conn_;
   bool in_group_ = false;
   // Replace mode: a previous run's staging rows are resumed (its positions were found), so the
@@ -272,19 +273,7 @@ class PostgresSink final : public Sink {
 };
 
 Result<std::string> PostgresSink::TableFor(const std::string& stream) const {
-  if (cfg_.table.empty()) {
-    if (stream.empty()) {
-      return Status::InvalidArgument(
-          "sink.table: not set, and the batch has no stream name to name the table after");
-    }
-    return stream;
-  }
-  std::string out = cfg_.table;
-  for (size_t at = out.find("{stream}"); at != std::string::npos;
-       at = out.find("{stream}", at + stream.size())) {
-    out.replace(at, 8, stream);
-  }
-  return out;
+  return SinkTableFor(cfg_.table, stream, stream_tables_);
 }
 
 // "s.t" -> "s.t__sluice_staging", in the same schema as the table.

@@ -133,7 +133,7 @@ struct Target {
 class SqliteSink final : public Sink {
  public:
   SqliteSink(const ConnectorContext& ctx, SqliteSinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)) {}
+      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
 
   ~SqliteSink() override {
     // Statements before the connection; closing with an open transaction rolls it back, which
@@ -190,6 +190,7 @@ class SqliteSink final : public Sink {
   std::string pipeline_;
   Logger* log_;
   SqliteSinkConfig cfg_;
+  std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
 
   SqliteDb db_;
   bool in_group_ = false;
@@ -206,19 +207,7 @@ class SqliteSink final : public Sink {
 };
 
 Result<std::string> SqliteSink::TableFor(const std::string& stream) const {
-  if (cfg_.table.empty()) {
-    if (stream.empty()) {
-      return Status::InvalidArgument(
-          "sink.table: not set, and the batch has no stream name to name the table after");
-    }
-    return stream;
-  }
-  std::string out = cfg_.table;
-  for (size_t at = out.find("{stream}"); at != std::string::npos;
-       at = out.find("{stream}", at + stream.size())) {
-    out.replace(at, 8, stream);
-  }
-  return out;
+  return SinkTableFor(cfg_.table, stream, stream_tables_);
 }
 
 Status SqliteSink::Open() {

@@ -171,5 +171,27 @@ TEST_F(SqliteSourceTest, ATablePatternReadsEveryMatchingTableIntoItsOwnTable) {
   EXPECT_NE(Stderr().find("the pattern 'ordres_*' matches no table in schema 'main'"), std::string::npos) << Stderr();
 }
 
+TEST_F(SqliteSourceTest, StreamsMapsATableToAnotherSinkTable) {
+  Exec("in.db",
+       "CREATE TABLE orders (id INTEGER PRIMARY KEY, v INTEGER); INSERT INTO orders VALUES (1, 7);"
+       "CREATE TABLE users (id INTEGER PRIMARY KEY); INSERT INTO users VALUES (9);");
+  dir_.Write("p.yaml",
+             "name: t\nsource: { type: sqlite, path: in.db, tables: [orders, users] }\n"
+             "sink: { type: sqlite, path: out.db, mode: replace }\nstate: state.db\n"
+             "streams:\n  orders: { table: raw_orders, schema: { v: float64 } }\n");
+  const std::string cmd = std::string(SLUICE_BINARY) + " run " + dir_.File("p.yaml") + " 2>" + dir_.File("err.txt");
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << Stderr();
+  EXPECT_EQ(Rows("out.db", "SELECT id, v, typeof(v) FROM raw_orders"), (std::vector<std::string>{"1|7.0|real"}));
+  EXPECT_EQ(Rows("out.db", "SELECT id FROM users"), (std::vector<std::string>{"9"}));
+  EXPECT_EQ(Rows("out.db", "SELECT count(*) FROM sqlite_master WHERE name = 'orders'"), (std::vector<std::string>{"0"}));
+
+  dir_.Write("p.yaml",
+             "name: t\nsource: { type: sqlite, path: in.db, table: orders }\n"
+             "sink: { type: sqlite, path: out.db, mode: replace }\nstate: state.db\n"
+             "streams:\n  orders: { tabel: raw_orders }\n");
+  ASSERT_NE(std::system(cmd.c_str()), 0);
+  EXPECT_NE(Stderr().find("tabel"), std::string::npos) << Stderr();
+}
+
 }  // namespace
 }  // namespace sluice
