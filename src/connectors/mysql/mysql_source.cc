@@ -1015,6 +1015,10 @@ std::vector<std::string> MysqlSource::DescribePlan() {
                       ": every page scans the table; CREATE INDEX ON " + t.qualified + " (" +
                       QuoteIdent(c) + ", " + KeyList(t) + ")");
     }
+    if (t.deleted < 0) {
+      lines.push_back("  warning: deletes are not seen (incremental reads see only rows that exist); set "
+                      "deleted_flag: for a tombstone column, or use change data capture");
+    }
     std::vector<Value> params;
     const bool first = true;
     if (t.cs.has && t.lookback > 0) {

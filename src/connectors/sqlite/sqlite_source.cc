@@ -343,6 +343,7 @@ struct SourceColumn {
 struct Table {
   std::string name;       // as configured: the stream's name
   std::string qualified;  // "schema"."table"
+  std::string db_schema, db_table;  // unquoted parts of `qualified`
   std::vector<SourceColumn> cols;  // the output columns, then hidden ones the reads need
   size_t out_cols = 0;
   SchemaPtr all_schema, schema;
@@ -575,9 +576,8 @@ Result<std::string> SqliteSource::ResolveTable(const std::string& name, std::str
 Status SqliteSource::OpenTable(const std::string& name) {
   Table t;
   t.name = name;
-  std::string schema, table;
-  ASSIGN_OR_RETURN(t.qualified, ResolveTable(name, &schema, &table));
-  RETURN_IF_ERROR(PlanColumns(t, schema, table));
+  ASSIGN_OR_RETURN(t.qualified, ResolveTable(name, &t.db_schema, &t.db_table));
+  RETURN_IF_ERROR(PlanColumns(t, t.db_schema, t.db_table));
   tables_.push_back(std::move(t));
   return Status::OK();
 }
@@ -785,6 +785,26 @@ std::vector<std::string> SqliteSource::DescribePlan() {
                        (key.empty() ? std::string("no key (a killed read restarts the table)") : "key [" + Join(key, ", ") + "]");
     if (mode_ == "incremental") line += t.inc.last ? ", resumes after cursor " + (*t.inc.last)[0].value_or("NULL") : ", first run";
     lines.push_back(std::move(line));
+    if (mode_ != "incremental") continue;
+    const std::string cursor = t.cols[static_cast<size_t>(t.cursor)].name;
+    auto st = db_.Prepare(
+        "SELECT 1 FROM pragma_index_list(?1, ?2) il, pragma_index_info(il.name, ?2) ii "
+        "WHERE ii.seqno = 0 AND ii.name = ?3 COLLATE NOCASE");
+    if (st.ok()) {
+      st->BindText(1, t.db_table);
+      st->BindText(2, t.db_schema);
+      st->BindText(3, cursor);
+      auto row = st->Step();
+      if (row.ok() && !*row) {
+        lines.push_back("  warning: no index starts with " + cursor + ": every page scans the whole table; CREATE INDEX " +
+                        QuoteSqlIdent(t.db_schema) + "." + QuoteSqlIdent(t.db_table + "_" + cursor) + " ON " +
+                        QuoteSqlIdent(t.db_table) + " (" + QuoteSqlIdent(cursor) + ")");
+      }
+    }
+    if (t.deleted < 0) {
+      lines.push_back("  warning: deletes are not seen (incremental reads see only rows that exist); set "
+                      "deleted_flag: for a tombstone column, or use change data capture");
+    }
   }
   return lines;
 }

@@ -193,5 +193,25 @@ TEST_F(SqliteSourceTest, StreamsMapsATableToAnotherSinkTable) {
   EXPECT_NE(Stderr().find("tabel"), std::string::npos) << Stderr();
 }
 
+TEST_F(SqliteSourceTest, CheckWarnsOfAnUnindexedCursorAndUnseenDeletes) {
+  Exec("in.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, updated_at TIMESTAMP, gone BOOLEAN);");
+  auto check = [&](const std::string& source) {
+    dir_.Write("p.yaml", "name: t\nsource: " + source + "\nsink: { type: discard }\nstate: state.db\n");
+    const std::string cmd = std::string(SLUICE_BINARY) + " check " + dir_.File("p.yaml") + " >" + dir_.File("err.txt") + " 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << Stderr();
+    return Stderr();
+  };
+  std::string out = check("{ type: sqlite, path: in.db, table: t, mode: incremental, cursor: updated_at }");
+  EXPECT_NE(out.find("warning: no index starts with updated_at"), std::string::npos) << out;
+  EXPECT_NE(out.find("CREATE INDEX \"main\".\"t_updated_at\" ON \"t\" (\"updated_at\")"), std::string::npos) << out;
+  EXPECT_NE(out.find("warning: deletes are not seen"), std::string::npos) << out;
+
+  Exec("in.db", "CREATE INDEX t_updated_at ON t (updated_at, id);");
+  dir_.Write("p.yaml", "");
+  out = check("{ type: sqlite, path: in.db, table: t, mode: incremental, cursor: updated_at, deleted_flag: gone }");
+  EXPECT_EQ(out.find("no index"), std::string::npos) << out;
+  EXPECT_EQ(out.find("deletes are not seen"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace sluice
