@@ -67,6 +67,7 @@ struct SinkConfig {
   std::string table;  // empty: the stream name; "{stream}" is replaced by it
   WriteMode mode = WriteMode::kAppend;
   std::vector<std::string> key;
+  std::string version;  // upsert: a stored row is replaced only by one at least as new
   std::string name;
   LoadMethod load = LoadMethod::kLoadData;
 };
@@ -806,6 +807,24 @@ Status MysqlSink::ApplyChanges(Target& t, const RecordBatch& batch) {
       keep[c] = u->from[c] == CompactedBatch::kKeep;
     shapes[keep].push_back(u);
   }
+  std::string version_name;
+  if (!cfg_.version.empty()) {
+    for (const auto& n : t.names) {
+      if (IdentKey(n) == IdentKey(cfg_.version)) version_name = n;
+    }
+    if (version_name.empty()) {
+      return Status::InvalidArgument("sink.version: column '" + cfg_.version + "' is not in the rows of table " +
+                                     QuoteIdent(t.table) + " (columns: " + Join(t.names, ", ") + ")");
+    }
+  }
+  // `c = VALUES(c)`; with version:, only when the row is at least as new as the stored one (a
+  // row without a version never replaces one with a version).
+  auto assign = [&](const std::string& c) {
+    const std::string q = QuoteIdent(c);
+    if (version_name.empty()) return q + " = VALUES(" + q + ")";
+    const std::string v = QuoteIdent(version_name);
+    return q + " = IF(VALUES(" + v + ") >= " + v + " OR " + v + " IS NULL, VALUES(" + q + "), " + q + ")";
+  };
   for (const auto& [keep, items] : shapes) {
     std::vector<size_t> cols;
     std::vector<std::string> names;
@@ -817,8 +836,13 @@ Status MysqlSink::ApplyChanges(Target& t, const RecordBatch& batch) {
       if (std::find(t.key_fields.begin(), t.key_fields.end(), static_cast<int>(c)) !=
           t.key_fields.end())
         continue;
-      update += std::string(update.empty() ? "" : ", ") + QuoteIdent(t.names[c]) + " = VALUES(" +
-                QuoteIdent(t.names[c]) + ")";
+      if (IdentKey(t.names[c]) == IdentKey(cfg_.version)) continue;  // assigned last, below
+      update += std::string(update.empty() ? "" : ", ") + assign(t.names[c]);
+    }
+    if (!cfg_.version.empty()) {
+      // MySQL assigns left to right: the version column goes last so that the comparison of
+      // the other assignments sees the stored version.
+      update += std::string(update.empty() ? "" : ", ") + assign(version_name);
     }
     if (update.empty()) update = QuoteIdent(key_names[0]) + " = " + QuoteIdent(key_names[0]);
     const std::string head =
@@ -1061,6 +1085,10 @@ const OptionSchema& SinkOptions() {
       {"key", OptionType::kStringList, "",
        "columns that identify a row; required by upsert and replicate (a new table gets them as "
        "its PRIMARY KEY; an existing one needs, or gets, a unique index on them)"},
+      {"version", OptionType::kString, "",
+       "[upsert] a column that orders the versions of a row (updated_at, a version number): a row "
+       "older than the stored one leaves it as it is, so a late or replayed row never overwrites a "
+       "newer one"},
       {"name", OptionType::kString, "mysql", "this sink's name in the _sluice_state table"},
       {"load_method",
        OptionType::kEnum,
@@ -1085,6 +1113,10 @@ Result<std::unique_ptr<Sink>> MakeSink(const ConnectorContext& ctx, const Config
              : mode == "replace"   ? WriteMode::kReplace
                                    : WriteMode::kAppend;
   cfg.key = opts.GetList("key");
+  cfg.version = opts.GetString("version");
+  if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
+    return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
+  }
   cfg.name = opts.GetString("name");
   cfg.load =
       opts.GetString("load_method") == "insert" ? LoadMethod::kInsert : LoadMethod::kLoadData;

@@ -70,6 +70,7 @@ struct PgSinkConfig {
   std::string table;  // empty: the stream name; "{stream}" is replaced by it
   WriteMode mode = WriteMode::kAppend;
   std::vector<std::string> key;
+  std::string version;  // upsert: a stored row is replaced only by one at least as new
   std::string name;
 };
 
@@ -603,7 +604,7 @@ Status PostgresSink::PlanStatements(Target& t, const Schema& schema) {
     key_match +=
         " AND t." + QuoteIdent(names[static_cast<size_t>(f)]) + " = s.c" + std::to_string(f);
   }
-  t.insert_sql = "INSERT INTO " + t.qtable + " (" + QuotedList(names) + ") SELECT " +
+  t.insert_sql = "INSERT INTO " + t.qtable + " AS t (" + QuotedList(names) + ") SELECT " +
                  Join(value, ", ") + " FROM " + stage + " s" + range;
   if (cfg_.mode == WriteMode::kReplicate) t.insert_sql += " AND s._sluice_op IN ('c', 'R')";
   t.update_sql.clear();
@@ -621,6 +622,17 @@ Status PostgresSink::PlanStatements(Target& t, const Schema& schema) {
     }
     t.insert_sql += " ON CONFLICT (" + QuotedList(keys) + ") DO " +
                     (set.empty() ? "NOTHING" : "UPDATE SET " + set);
+    if (!cfg_.version.empty() && !set.empty()) {
+      auto at = std::find_if(names.begin(), names.end(),
+                             [&](const std::string& c) { return ToLower(c) == ToLower(cfg_.version); });
+      if (at == names.end()) {
+        return Status::InvalidArgument("sink.version: column '" + cfg_.version + "' is not in the rows of table " +
+                                       t.qtable + " (columns: " + Join(names, ", ") + ")");
+      }
+      // A row without a version never replaces one with a version.
+      const std::string v = QuoteIdent(*at);
+      t.insert_sql += " WHERE EXCLUDED." + v + " >= t." + v + " OR t." + v + " IS NULL";
+    }
     if (!partial.empty()) {
       t.update_sql = "UPDATE " + t.qtable + " t SET " + partial + " FROM " + stage + " s" + range +
                      " AND s._sluice_op = 'p'" + key_match;
@@ -1006,6 +1018,10 @@ const OptionSchema& PostgresSinkOptions() {
       {"key", OptionType::kStringList, "",
        "columns that identify a row; required by upsert and replicate, which create a unique "
        "index on them when the table has none"},
+      {"version", OptionType::kString, "",
+       "[upsert] a column that orders the versions of a row (updated_at, a version number): a row "
+       "older than the stored one leaves it as it is, so a late or replayed row never overwrites a "
+       "newer one"},
       {"name", OptionType::kString, "postgres",
        "this sink's name in the _sluice_state table; set it when two pipelines' sinks of the "
        "same name share a database and pipeline name"},
@@ -1027,8 +1043,12 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(const ConnectorContext& ctx,
              : mode == "replicate" ? WriteMode::kReplicate
                                    : WriteMode::kAppend;
   cfg.key = opts.GetList("key");
+  cfg.version = opts.GetString("version");
   cfg.name = opts.GetString("name");
   if (cfg.name.empty()) return Status::InvalidArgument(where + ".name: must not be empty");
+  if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
+    return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
+  }
   if (KeyMode(cfg.mode) && cfg.key.empty()) {
     return Status::InvalidArgument(where + ".key: required when mode is " + mode +
                                    ": the columns that identify a row, for example key: [id]");

@@ -53,6 +53,7 @@ struct SqliteSinkConfig {
   std::string table;         // empty: the stream name; "{stream}" is replaced by it
   WriteMode mode = WriteMode::kAppend;
   std::vector<std::string> key;
+  std::string version;  // upsert: a stored row is replaced only by one at least as new
   std::string name;
 };
 
@@ -482,6 +483,25 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
     }
     conflict = " ON CONFLICT (" + QuotedList(cfg_.key) + ") DO " +
                (set.empty() ? std::string("NOTHING") : "UPDATE SET " + set);
+    if (!cfg_.version.empty() && !set.empty()) {
+      int at = -1;
+      for (size_t i = 0; i < ncols; ++i) {
+        if (IdentKey(names[i]) == IdentKey(cfg_.version)) at = static_cast<int>(i);
+      }
+      if (at < 0) {
+        return Status::InvalidArgument("sink.version: column '" + cfg_.version + "' is not in the rows of table " +
+                                       QuoteSqlIdent(t.user_table) + " (columns: " + Join(names, ", ") + ")");
+      }
+      // Decimals are stored as text: compared as numbers. Timestamps and dates are ISO text,
+      // which sorts as it reads. A row without a version never replaces one with a version.
+      const bool decimal = schema.field(static_cast<size_t>(at)).type.id == TypeId::kDecimal;
+      auto v = [&](const std::string& row) {
+        const std::string col = row + "." + QuoteSqlIdent(names[static_cast<size_t>(at)]);
+        return decimal ? "CAST(" + col + " AS REAL)" : col;
+      };
+      conflict += " WHERE " + v("excluded") + " >= " + v(QuoteSqlIdent(t.table)) + " OR " +
+                  QuoteSqlIdent(t.table) + "." + QuoteSqlIdent(names[static_cast<size_t>(at)]) + " IS NULL";
+    }
   }
   std::string head = "INSERT INTO " + QuoteSqlIdent(t.table) + " (" + QuotedList(names) + ") VALUES ";
   std::string row = "(";
@@ -894,6 +914,10 @@ const OptionSchema& SqliteSinkOptions() {
       {"key", OptionType::kStringList, "",
        "columns that identify a row; required by mode: upsert, which creates a unique index on "
        "them when the table has none"},
+      {"version", OptionType::kString, "",
+       "[upsert] a column that orders the versions of a row (updated_at, a version number): a row "
+       "older than the stored one leaves it as it is, so a late or replayed row never overwrites a "
+       "newer one"},
       {"name", OptionType::kString, "sqlite",
        "this sink's name in the _sluice_state table; set it when two pipelines' sinks of the "
        "same name share a database and pipeline name"},
@@ -918,8 +942,12 @@ Result<std::unique_ptr<Sink>> MakeSqliteSink(const ConnectorContext& ctx, const 
              : mode == "replace" ? WriteMode::kReplace
                                  : WriteMode::kAppend;
   cfg.key = opts.GetList("key");
+  cfg.version = opts.GetString("version");
   cfg.name = opts.GetString("name");
   if (cfg.name.empty()) return Status::InvalidArgument(where + ".name: must not be empty");
+  if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
+    return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
+  }
   if (cfg.mode == WriteMode::kUpsert && cfg.key.empty()) {
     return Status::InvalidArgument(where +
                                    ".key: required when mode is upsert: the columns that identify a "

@@ -142,7 +142,7 @@ TEST_F(SqliteSinkTest, RegistersAsExactlyOnceSinkWithDocumentedOptions) {
     names.push_back(o.name);
     EXPECT_FALSE(o.doc.empty()) << o.name;
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"path", "table", "mode", "key", "name"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"path", "table", "mode", "key", "version", "name"}));
   auto sink = Open({{"table", "orders"}, {"mode", "upsert"}}, {"id"});
   ASSERT_TRUE(sink);
   EXPECT_EQ(sink->Describe(), "sqlite wh.db table orders (upsert)");
@@ -419,6 +419,25 @@ TEST_F(SqliteSinkTest, UpsertKeepsTheLastVersionOfEachKey) {
             (Rows{{"1", "ann v3"}, {"2", "bob v2"}, {"3", "cy"}, {"4", "dee"}}));
   EXPECT_EQ(Query("SELECT name, \"unique\" FROM pragma_index_list('customers')"),
             (Rows{{"customers__sluice_key", "1"}}));
+}
+
+TEST_F(SqliteSinkTest, UpsertWithVersionNeverOverwritesANewerRow) {
+  // `name` holds an ISO timestamp here: the version of the row.
+  auto sink = Open({{"mode", "upsert"}, {"table", "v"}, {"version", "name"}}, {"id"});
+  ASSERT_TRUE(sink);
+  Ok(sink->Write(*Batch("c", {{1, "2026-01-02T00:00:00"}, {2, "2026-01-02T00:00:00"}})));
+  Ok(sink->Commit(State("c", "1", 2)));
+  // A late row (older) and a replayed one (the same version) and a newer one.
+  Ok(sink->Write(*Batch("c", {{1, "2026-01-01T23:59:59"}, {2, "2026-01-03T00:00:00"}, {3, "2026-01-01T00:00:00"}})));
+  Ok(sink->Commit(State("c", "2", 3)));
+  EXPECT_EQ(Query("SELECT id, name FROM v ORDER BY id"),
+            (Rows{{"1", "2026-01-02T00:00:00"}, {"2", "2026-01-03T00:00:00"}, {"3", "2026-01-01T00:00:00"}}));
+
+  auto bad = Open({{"mode", "upsert"}, {"table", "v"}, {"version", "nope"}}, {"id"});
+  ASSERT_TRUE(bad);
+  Status st = bad->Write(*Batch("c", {{1, "x"}}));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("sink.version: column 'nope' is not in the rows"), std::string::npos) << st.message();
 }
 
 TEST_F(SqliteSinkTest, UpsertOnATableWithTheKeyAsPrimaryKeyAddsNoIndex) {

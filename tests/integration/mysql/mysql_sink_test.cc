@@ -302,6 +302,19 @@ TEST_F(MysqlSinkTest, UpsertKeepsTheLastVersionOfEachKey) {
             (Rows{{"[A]", "2"}, {"[a ]", "3"}, {"[a]", "4"}}));
 }
 
+TEST_F(MysqlSinkTest, UpsertWithVersionNeverOverwritesANewerRow) {
+  auto sink = Open({{"table", "ver"}, {"mode", "upsert"}, {"version", "at"}}, {"id"});
+  ASSERT_NE(sink, nullptr);
+  std::vector<Field> f = {{"id", DataType::Int64()}, {"v", DataType::String()}, {"at", DataType::Int64()}};
+  ASSERT_TRUE(sink->Write(*MakeBatch("ver", f, {{"1", "a", "10"}, {"2", "b", "10"}})).ok());
+  ASSERT_TRUE(sink->Commit(State("ver", "1", 2)).ok());
+  // Key 1 comes late with an older version, key 2 with a newer one, key 3 is new.
+  ASSERT_TRUE(sink->Write(*MakeBatch("ver", f, {{"1", "a-old", "9"}, {"2", "b-new", "11"}, {"3", "c", "1"}})).ok());
+  ASSERT_TRUE(sink->Commit(State("ver", "2", 3)).ok());
+  EXPECT_EQ(Query("SELECT id, v, at FROM ver ORDER BY id"),
+            (Rows{{"1", "a", "10"}, {"2", "b-new", "11"}, {"3", "c", "1"}}));
+}
+
 TEST_F(MysqlSinkTest, UpsertOnAnExistingTableCreatesTheUniqueIndex) {
   Exec("CREATE TABLE ex (id BIGINT, name VARCHAR(20), note VARCHAR(20) DEFAULT 'kept')");
   Exec("INSERT INTO ex VALUES (1, 'old', 'mine')");

@@ -321,6 +321,24 @@ TEST_F(PostgresSinkTest, UpsertUpdatesByKeyAndCompactsDuplicatesInABatch) {
             (Rows{{"1"}}));
 }
 
+TEST_F(PostgresSinkTest, UpsertWithVersionNeverOverwritesANewerRow) {
+  auto sink = Open({{"table", Table("ver")}, {"mode", "upsert"}, {"version", "at"}}, {"id"});
+  ASSERT_TRUE(sink);
+  ASSERT_TRUE(sink->Write(*MakeBatch({{"id", DataType::Int64(), {"1", "2"}},
+                                      {"v", DataType::String(), {"a", "b"}},
+                                      {"at", DataType::Int64(), {"10", "10"}}}))
+                  .ok());
+  ASSERT_TRUE(sink->Commit(State("s", "{}", 2)).ok());
+  // Key 1 comes late with an older version, key 2 with a newer one, key 3 is new.
+  ASSERT_TRUE(sink->Write(*MakeBatch({{"id", DataType::Int64(), {"1", "2", "3"}},
+                                      {"v", DataType::String(), {"a-old", "b-new", "c"}},
+                                      {"at", DataType::Int64(), {"9", "11", "1"}}}))
+                  .ok());
+  ASSERT_TRUE(sink->Commit(State("s", "{}", 5)).ok());
+  EXPECT_EQ(Query("SELECT id, v, at FROM " + Q("ver") + " ORDER BY id"),
+            (Rows{{"1", "a", "10"}, {"2", "b-new", "11"}, {"3", "c", "1"}}));
+}
+
 TEST_F(PostgresSinkTest, UpsertRefusesNullKeysAndCreatesAUniqueIndexOnAnExistingTable) {
   Exec("CREATE TABLE " + Q("upx") + " (id bigint, v text)");
   auto sink = Open({{"table", Table("upx")}, {"mode", "upsert"}}, {"id"});
