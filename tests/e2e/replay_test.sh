@@ -44,5 +44,28 @@ sed -i 's/min: 0 }/min: -10 }/; s/, pattern: .*$/ }/; s/version: 2/version: 3/' 
 check "final replay: 2 rows out" '"rows_out":2' "$(grep -o '"rows_out":[0-9]*' replay3.json)"
 check "the quarantine is empty" "0" "$("$SLUICE" quarantine show p.yaml --json 2>/dev/null | grep -c .)"
 check "every id once" "5 5" "$(sqlite3 w.db 'select count(*), count(distinct id) from orders' | tr '|' ' ')"
+
+# Replay into an upsert sink with version: a key loaded again, newer, after its row was
+# quarantined keeps its newer version; a key with nothing newer takes the replayed row.
+mkdir up && cd up || exit 2
+printf 'id,status,updated_at\n1,weird,2026-01-01T10:00:00Z\n2,weird,2026-01-01T10:00:00Z\n' >a.csv
+touch -d '1 hour ago' a.csv
+printf 'contract: c\nversion: 1\ncolumns:\n  status: { type: string, enum: [new, paid] }\n' >c.yaml
+printf 'source: { type: file, path: "*.csv" }\nsink: { type: sqlite, path: w.db, table: t, mode: upsert, key: [id], version: updated_at }\ncontract: c.yaml\n' >p.yaml
+"$SLUICE" run p.yaml >/dev/null 2>&1
+printf 'id,status,updated_at\n1,paid,2026-01-02T10:00:00Z\n' >b.csv
+touch -d '1 hour ago' b.csv
+"$SLUICE" run p.yaml >/dev/null 2>&1
+check "upsert: the newer row of key 1 is loaded" "1|paid" "$(sqlite3 w.db 'select id, status from t')"
+sed -i 's/enum: \[new, paid\]/enum: [new, paid, weird]/; s/version: 1/version: 2/' c.yaml
+"$SLUICE" quarantine replay p.yaml --json >replay.json 2>/dev/null
+check "upsert replay: both rows leave the quarantine" '"rows_out":2' "$(grep -o '"rows_out":[0-9]*' replay.json)"
+check "upsert replay: key 1 keeps its newer version, key 2 takes the replayed row" "1|paid 2|weird" \
+  "$(sqlite3 w.db 'select id, status from t order by id' | tr '\n' ' ' | sed 's/ $//')"
+sed -i 's/, version: updated_at//' p.yaml
+"$SLUICE" quarantine replay p.yaml >/dev/null 2>replay.err
+check "replay into upsert without version: warns" "1" "$(grep -c 'upserts without version:' replay.err)"
+cd .. || exit 2
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
