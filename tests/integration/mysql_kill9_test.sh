@@ -146,7 +146,7 @@ check_eq "replace: no staging or old table is left" "0" \
   "$(myq "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 't\\_replace\\_\\_%'")"
 
 section "kill -9 during a mysql -> mysql full snapshot copy"
-pipeline "$T/copy" t_copy ", mode: append" "{ type: mysql, dsn: \"$DSN\", table: t_append }"
+pipeline "$T/copy" t_copy ", mode: upsert, key: [id]" "{ type: mysql, dsn: \"$DSN\", table: t_append }"
 calibrate "$T/copy" t_copy
 trial "mysql source full -> mysql sink" "$T/copy" t_copy 1
 run_sluice state show "$T/copy/pipeline.yaml"
