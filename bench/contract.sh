@@ -6,6 +6,8 @@
 #   CONTRACT_ROWS=10000000  rows (smaller runs write $BENCH_DATA/RESULTS-contract-quick.md instead)
 #   BENCH_REPS=3            timed repetitions after one warm-up, inside each process
 #   BENCH_BUILD=1           build contract_bench first (0: use build/release/contract_bench as is)
+#   CONTRACT_BENCH=path     with BENCH_BUILD=0, the contract_bench binary to run (default
+#                           build/release/contract_bench), e.g. one from your own build directory
 #   BENCH_DATA=bench/data   logs and raw outputs (not in git)
 set -euo pipefail
 
@@ -28,9 +30,11 @@ if [ "${BENCH_BUILD:-1}" = 1 ]; then
     cmake --build --preset release -j "$(nproc)" --target contract_bench >"$DATA/logs/contract_build.log" 2>&1) ||
     die "build failed; see $DATA/logs/contract_build.log"
 fi
-[ -x "$ROOT/build/release/contract_bench" ] || die "no build/release/contract_bench (is libbenchmark-dev installed?)"
+BIN=${CONTRACT_BENCH:-$ROOT/build/release/contract_bench}
+[ "${BENCH_BUILD:-1}" = 1 ] && BIN=$ROOT/build/release/contract_bench
+[ -x "$BIN" ] || die "no $BIN (is libbenchmark-dev installed?)"
 # A snapshot, so that a rebuild by someone else during the run cannot swap the binary.
-cp "$ROOT/build/release/contract_bench" "$DATA/bin/contract_bench"
+cp "$BIN" "$DATA/bin/contract_bench"
 GIT_AT_START="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null || echo ' + uncommitted changes in src/')"
 
 if [ ! -d "$BENCH/node_modules/@duckdb/node-api" ] || [ "$BENCH/package.json" -nt "$BENCH/node_modules" ]; then
@@ -52,7 +56,7 @@ node "$BENCH/contract_peer.mjs" "$ROWS" "$REPS" 1 >"$PEER_OUT" 2>"$DATA/logs/con
   die "contract_peer failed; see $DATA/logs/contract_peer.err"
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
-DATE_START=$DATE_START LOAD_START=$LOAD_START LOAD_END=$LOAD_END GIT_AT_START=$GIT_AT_START \
+BIN_DESC=${BIN#"$ROOT"/} DATE_START=$DATE_START LOAD_START=$LOAD_START LOAD_END=$LOAD_END GIT_AT_START=$GIT_AT_START \
 NPROC=$(nproc) NODE_VERSION=$(node --version) BENCH=$BENCH \
 python3 - "$SLUICE_OUT" "$PEER_OUT" "$RESULTS" "$ROWS" "$REPS" <<'EOF'
 import json, os, platform, subprocess, sys
@@ -96,7 +100,8 @@ o.append(f"- **Date:** " + E["DATE_START"] + " (start of the run)")
 o.append(f"- **Machine:** {E['NPROC']} cores (`nproc`), {cpu}, {mem:.1f} GiB RAM, Linux {platform.release()}; "
          "shared with others' builds and tests, so wall times carry tens of percent of noise")
 o.append(f"- **Load average** (1, 5, 15 min) at the start: {E['LOAD_START']}; at the end: {E['LOAD_END']}")
-o.append(f"- **Command:** `bash bench/contract.sh` (`build/release/contract_bench --rows={rows} --reps={reps} --warmup=1`, "
+cmd = "bash bench/contract.sh" if E["BIN_DESC"] == "build/release/contract_bench" else f"BENCH_BUILD=0 CONTRACT_BENCH={E['BIN_DESC']} bash bench/contract.sh"
+o.append(f"- **Command:** `{cmd}` (`{E['BIN_DESC']} --rows={rows} --reps={reps} --warmup=1`, "
          f"`node bench/contract_peer.mjs {rows} {reps} 1`)")
 o.append(f"- **Input:** {rows:,} rows (id int64, amount decimal(12,2), qty int64, status string, email string, "
          f"created_at timestamp_tz, discount float64), {runs[0]['rejected']:,} rows ({100 * runs[0]['rejected'] / rows:.1f}%) "
@@ -113,6 +118,8 @@ o.append("| measurement | best s | median s | rows/s | values checked/s | sluice
 o.append("|---|---:|---:|---:|---:|---:|---:|---|")
 o.append(f"| sluice `ContractChecker::Check`, quarantine | {sw:.3f} | {med(runs, 'seconds'):.3f} | {M(rows / sw)} | "
          f"**{M(vps(sw))}** | – | – | {'met' if vps(sw) >= 200e6 else 'not met'} |")
+o.append(f"| same, per CPU second ({sc:.3f} CPU s) | | | {M(rows / sc)} | {M(vps(sc))} | – | – | "
+         f"{'met' if vps(sc) >= 200e6 else 'not met'} |")
 for q, label in (("filter", "`count(*) FILTER (WHERE NOT (c1 AND … c11))`"),
                  ("per_check", "one `count(*) FILTER` per check + any")):
     pw, pc = best(peer[q], "seconds"), best(peer[q], "cpu_seconds")
@@ -121,19 +128,23 @@ for q, label in (("filter", "`count(*) FILTER (WHERE NOT (c1 AND … c11))`"),
 o.append("")
 o.append("Per check, one pass each with a contract holding only that check, under `on_violation: warn` "
          "(evaluation and violation bookkeeping, no quarantine split):\n")
-o.append("| check | s | ns/row | values checked/s | failing rows |")
-o.append("|---|---:|---:|---:|---:|")
+o.append("| check | s | CPU s | ns/row (CPU) | values checked/s (CPU) | failing rows |")
+o.append("|---|---:|---:|---:|---:|---:|")
+cpu_of = lambda p: p.get("cpu_seconds", p["seconds"])
 for p in parts:
     n = checks if p["check"] == "all checks (warn)" else 1
-    o.append(f"| {p['check']} | {p['seconds']:.3f} | {p['seconds'] / rows * 1e9:.1f} | {M(rows * n / p['seconds'])} | {p['rejected']:,} |")
+    o.append(f"| {p['check']} | {p['seconds']:.3f} | {cpu_of(p):.3f} | {cpu_of(p) / rows * 1e9:.1f} | {M(rows * n / cpu_of(p))} | {p['rejected']:,} |")
 o.append("")
 allwarn = next(p["seconds"] for p in parts if p["check"] == "all checks (warn)")
+allwarn_cpu = next(cpu_of(p) for p in parts if p["check"] == "all checks (warn)")
 o.append(f"The quarantine split (RejectedRows plus copying the passing rows) is {sw - allwarn:.2f} s of the "
-         f"{sw:.2f} s pass ({100 * (sw - allwarn) / sw:.0f}%), measured as the full pass minus \"all checks (warn)\" "
+         f"{sw:.2f} s pass ({100 * (sw - allwarn) / sw:.0f}%) in wall time and {sc - allwarn_cpu:.2f} s of {sc:.2f} s "
+         f"({100 * (sc - allwarn_cpu) / sc:.0f}%) in CPU time, measured as the full pass minus \"all checks (warn)\" "
          "(different passes: approximate).")
 simple = [p for p in singles if p["check"] != "email pattern"]
 o.append(f"The {len(simple)} checks other than the pattern, each timed alone and summed: "
-         f"{M(rows * len(simple) / sum(p['seconds'] for p in simple))} values checked/s.")
+         f"{M(rows * len(simple) / sum(p['seconds'] for p in simple))} values checked/s "
+         f"({M(rows * len(simple) / sum(cpu_of(p) for p in simple))} per CPU second).")
 o.append("<!-- contract-bench:end -->")
 section = "\n".join(o) + "\n"
 

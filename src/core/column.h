@@ -75,8 +75,11 @@ class ColumnBuilder {
   void AppendBytes(std::string_view v);  // string, binary, json
   // Appends the value at row `i` of `src`, which must have the same physical type.
   void AppendFrom(const Column& src, int64_t i);
-  // Appends rows [from, from + n) of `src` (same physical type) in bulk.
+  // Appends rows [from, from + n) of `src` (same physical type) in bulk: one copy per buffer,
+  // nulls included.
   void AppendRange(const Column& src, int64_t from, int64_t n);
+  // Makes room for `rows` more values holding `bytes` bytes of variable-width data in all.
+  void Reserve(int64_t rows, size_t bytes = 0);
   // Drops every value appended after the first `n`: how a half-appended row is rolled back.
   void Truncate(int64_t n);
   // Moves the built values into a Column and leaves the builder empty for reuse.

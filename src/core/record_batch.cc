@@ -59,8 +59,8 @@ void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t
   auto take = [&](const auto& src, auto& dst) {
     dst.clear();
     if (src.empty()) return;
-    dst.reserve(rows.size());
-    for (int64_t r : rows) dst.push_back(src[static_cast<size_t>(r)]);
+    dst.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) dst[i] = src[static_cast<size_t>(rows[i])];
   };
   take(from.origin_lines, origin_lines);
   take(from.ops, ops);
@@ -73,18 +73,35 @@ void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t
 
 RecordBatchPtr SelectRows(const RecordBatchPtr& batch, const std::vector<int64_t>& rows) {
   if (static_cast<int64_t>(rows.size()) == batch->num_rows()) return batch;
-  RecordBatchBuilder b(batch->schema());
-  // Copied in runs of consecutive rows: one AppendRange per column per run.
+  // Runs of consecutive rows {first, count}: each is one copy per buffer of each column.
+  std::vector<std::pair<int64_t, int64_t>> runs;
   for (size_t i = 0; i < rows.size();) {
     size_t j = i + 1;
     while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
-    const int64_t count = static_cast<int64_t>(j - i);
-    for (size_t c = 0; c < b.num_columns(); ++c) b.column(c).AppendRange(batch->column(c), rows[i], count);
-    for (int64_t k = 0; k < count; ++k) b.CommitRow(0);
+    runs.emplace_back(rows[i], static_cast<int64_t>(j - i));
     i = j;
   }
-  auto out = b.Finish(batch->stream, batch->origin_unit);
-  std::const_pointer_cast<RecordBatch>(out)->TakeRowMeta(*batch, rows);
+  const Schema& schema = *batch->schema();
+  std::vector<ColumnPtr> cols;
+  cols.reserve(schema.size());
+  for (size_t c = 0; c < schema.size(); ++c) {
+    const Column& src = batch->column(c);
+    ColumnBuilder b(schema.field(c).type);
+    size_t bytes = 0;
+    if (b.type().IsVarWidth()) {
+      const auto& off = src.offsets();
+      for (const auto& [first, count] : runs) {
+        bytes += static_cast<size_t>(off[static_cast<size_t>(first + count)] - off[static_cast<size_t>(first)]);
+      }
+    }
+    b.Reserve(static_cast<int64_t>(rows.size()), bytes);
+    for (const auto& [first, count] : runs) b.AppendRange(src, first, count);
+    cols.push_back(b.Finish());
+  }
+  auto out = std::make_shared<RecordBatch>(batch->schema(), std::move(cols), static_cast<int64_t>(rows.size()));
+  out->stream = batch->stream;
+  out->origin_unit = batch->origin_unit;
+  out->TakeRowMeta(*batch, rows);
   return out;
 }
 

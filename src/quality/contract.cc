@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -15,6 +17,7 @@
 #include "core/values.h"
 #include "quality/expr/expr.h"
 #include "quality/json_schema_contract.h"
+#include "quality/pattern.h"
 
 namespace sluice {
 
@@ -198,17 +201,130 @@ Result<Contract> LoadContract(const std::string& path) {
 // ---------------------------------------------------------------------------------------------
 
 struct ContractChecker::Compiled {
-  std::vector<std::unique_ptr<RE2>> patterns;  // per column contract (null when none)
+  // Per column contract: its pattern (null when none) and its enum values by length.
+  std::vector<std::unique_ptr<PatternMatcher>> patterns;
+  std::vector<std::vector<std::vector<std::string_view>>> enums;
+  std::vector<std::vector<std::vector<uint64_t>>> enum_words;  // values of up to 8 bytes, zero-padded, by length
+  std::vector<std::string> rule_columns;  // per rule: the columns it reads, for the quarantine
   // Rules bound to the schema they were last used with (rebound when the schema changes).
   SchemaPtr bound_schema;
   std::vector<std::shared_ptr<const BoundExpr>> bound_rules;
+  // Scratch space kept from batch to batch (fresh pages cost a page fault each).
+  std::vector<uint8_t> failed, mask, pass;
+  std::vector<int64_t> kept;
 };
+
+namespace {
+
+// A value that broke a check. Checks run in contract order and append in that order, so after a
+// stable sort by row each row lists its violations in contract order.
+struct Violation {
+  int64_t row;
+  std::string rule, column, reason;
+};
+
+// Calls f(i, m[i]) for every m[i] != 0. Failure masks are nearly all zero: skip 8 bytes at a time.
+template <typename F>
+void ForEachSet(const uint8_t* m, int64_t n, F&& f) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, m + i, 8);
+    if (w == 0) continue;
+    for (int64_t k = i; k < i + 8; ++k) {
+      if (m[k]) f(k, m[k]);
+    }
+  }
+  for (; i < n; ++i) {
+    if (m[i]) f(i, m[i]);
+  }
+}
+
+// m[i] = 1 when value i is below the lower bound, 2 when above the upper one, else 0 (also for
+// NaN). Null slots get whatever their bytes say; callers skip nulls among the marked rows.
+template <bool kMinExclusive, bool kMaxExclusive, typename Load>
+void RangeMask(int64_t n, double lo, double hi, Load load, uint8_t* m) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = load(i);
+    const bool below = kMinExclusive ? v <= lo : v < lo;
+    const bool above = kMaxExclusive ? v >= hi : v > hi;
+    m[i] = static_cast<uint8_t>(below | (above << 1));
+  }
+}
+
+template <typename Load>
+void RangeMask(int64_t n, const ColumnContract& cc, Load load, uint8_t* m) {
+  // An absent bound is an infinite inclusive one, which no value (not even NaN) breaks.
+  const double lo = cc.min ? *cc.min : -HUGE_VAL, hi = cc.max ? *cc.max : HUGE_VAL;
+  const bool min_ex = cc.min && cc.min_exclusive, max_ex = cc.max && cc.max_exclusive;
+  if (min_ex && max_ex) RangeMask<true, true>(n, lo, hi, load, m);
+  else if (min_ex) RangeMask<true, false>(n, lo, hi, load, m);
+  else if (max_ex) RangeMask<false, true>(n, lo, hi, load, m);
+  else RangeMask<false, false>(n, lo, hi, load, m);
+}
+
+// Calls f(i, v) for every non-null value of a string, json or binary column.
+template <typename F>
+void ForEachBytes(const Column& col, F&& f) {
+  const int64_t n = col.length();
+  if (n == 0) return;
+  const char* data = reinterpret_cast<const char*>(col.values().data());
+  const int32_t* off = col.offsets().data();
+  if (col.null_count() == 0) {
+    for (int64_t i = 0; i < n; ++i) f(i, std::string_view(data + off[i], static_cast<size_t>(off[i + 1] - off[i])));
+  } else {
+    const uint8_t* valid = col.validity().data();
+    for (int64_t i = 0; i < n; ++i) {
+      if ((valid[i >> 3] >> (i & 7)) & 1) f(i, std::string_view(data + off[i], static_cast<size_t>(off[i + 1] - off[i])));
+    }
+  }
+}
+
+// Short values compared in place, 8 bytes at a time: a call to memcmp per value costs more.
+bool SameBytes(const char* a, const char* b, size_t n) {
+  for (; n >= 8; a += 8, b += 8, n -= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+  }
+  for (; n > 0; ++a, ++b, --n) {
+    if (*a != *b) return false;
+  }
+  return true;
+}
+
+bool InEnum(const std::vector<std::vector<std::string_view>>& by_len, std::string_view v) {
+  if (v.size() >= by_len.size()) return false;
+  for (std::string_view e : by_len[v.size()]) {
+    if (SameBytes(e.data(), v.data(), v.size())) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 ContractChecker::ContractChecker(std::shared_ptr<const Contract> contract)
     : contract_(std::move(contract)), compiled_(std::make_unique<Compiled>()) {
   for (const auto& c : contract_->columns) {
-    compiled_->patterns.push_back(c.pattern.empty() ? nullptr : std::make_unique<RE2>(c.pattern, RE2::Quiet));
+    compiled_->patterns.push_back(c.pattern.empty() ? nullptr : std::make_unique<PatternMatcher>(c.pattern));
+    std::vector<std::vector<std::string_view>> by_len;
+    for (const std::string& v : c.enum_values) {
+      if (by_len.size() <= v.size()) by_len.resize(v.size() + 1);
+      by_len[v.size()].push_back(v);
+    }
+    std::vector<std::vector<uint64_t>> words(std::min<size_t>(by_len.size(), 9));
+    for (size_t len = 0; len < words.size(); ++len) {
+      for (std::string_view e : by_len[len]) {
+        uint64_t w = 0;
+        std::memcpy(&w, e.data(), e.size());
+        words[len].push_back(w);
+      }
+    }
+    compiled_->enums.push_back(std::move(by_len));
+    compiled_->enum_words.push_back(std::move(words));
   }
+  for (const ExprRule& rule : contract_->rules) compiled_->rule_columns.push_back(Join(ReferencedColumns(*rule.expr), ","));
   for (const auto& [col, rate] : contract_->max_null_rate) stats_.nulls[col] = 0;
 }
 
@@ -218,13 +334,17 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
   const int64_t n = batch->num_rows();
   const Schema& schema = *batch->schema();
   stats_.rows_checked += n;
-  // Per failing row: the violated rules, columns and reasons.
-  std::vector<uint8_t> failed(static_cast<size_t>(n), 0);
-  std::map<int64_t, std::vector<std::array<std::string, 3>>> violations;
+  // Every check runs over a whole column into a mask; only the rows it marks (few) are visited
+  // one by one, to record the violation with its reason.
+  std::vector<uint8_t>& failed = compiled_->failed;
+  std::vector<uint8_t>& mask = compiled_->mask;
+  failed.assign(static_cast<size_t>(n), 0);
+  std::vector<Violation> violations;
   auto fail = [&](int64_t i, const char* rule, const std::string& column, std::string reason) {
     failed[static_cast<size_t>(i)] = 1;
-    violations[i].push_back({rule, column, "column '" + column + "': " + std::move(reason)});
+    violations.push_back({i, rule, column, "column '" + column + "': " + std::move(reason)});
   };
+  auto clear_mask = [&] { mask.assign(static_cast<size_t>(n), 0); };
   const int64_t now = NowMicros();
   for (const auto& [col_name, count] : stats_.nulls) {
     int idx = schema.IndexOf(col_name);
@@ -258,61 +378,108 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
     const bool numeric = t == TypeId::kInt64 || t == TypeId::kFloat64 || t == TypeId::kDecimal;
     const bool text = t == TypeId::kString || t == TypeId::kJson;
     if (cc.required && col.null_count() > 0) {
-      for (int64_t i = 0; i < n; ++i) {
-        if (col.IsNull(i)) fail(i, "required", cc.name, "is null");
+      const uint8_t* valid = col.validity().data();
+      for (int64_t byte = 0; byte < (n + 7) / 8; ++byte) {
+        if (valid[byte] == 0xFF) continue;
+        for (int64_t i = byte * 8; i < std::min(n, byte * 8 + 8); ++i) {
+          if (col.IsNull(i)) fail(i, "required", cc.name, "is null");
+        }
       }
     }
-    if (numeric && (cc.min || cc.max)) {
+    if (numeric && (cc.min || cc.max) && n > 0) {
       double scale = 1;
       for (int s = 0; s < col.type().scale; ++s) scale *= 10;
-      for (int64_t i = 0; i < n; ++i) {
-        if (col.IsNull(i)) continue;
-        double v = t == TypeId::kInt64 ? static_cast<double>(col.Int64At(i))
-                   : t == TypeId::kFloat64 ? col.Float64At(i)
-                                           : static_cast<double>(col.DecimalAt(i)) / scale;
-        const bool below = cc.min && (cc.min_exclusive ? v <= *cc.min : v < *cc.min);
-        const bool above = cc.max && (cc.max_exclusive ? v >= *cc.max : v > *cc.max);
-        if (below || above) {
-          std::string shown;
-          AppendValueText(col, i, shown);
-          fail(i, below ? "min" : "max", cc.name,
-               shown + (below ? (cc.min_exclusive ? " is not above exclusive min " : " is below min ") + FormatFloat64(*cc.min)
-                              : (cc.max_exclusive ? " is not below exclusive max " : " is above max ") + FormatFloat64(*cc.max)));
-        }
+      const uint8_t* p = col.values().data();
+      mask.resize(static_cast<size_t>(n));
+      if (t == TypeId::kInt64) {
+        RangeMask(n, cc, [p](int64_t i) { int64_t v; std::memcpy(&v, p + i * 8, 8); return static_cast<double>(v); }, mask.data());
+      } else if (t == TypeId::kFloat64) {
+        RangeMask(n, cc, [p](int64_t i) { double v; std::memcpy(&v, p + i * 8, 8); return v; }, mask.data());
+      } else {
+        RangeMask(n, cc, [p, scale](int64_t i) {
+          int128_t v;
+          std::memcpy(&v, p + i * 16, 16);
+          // The same double as converting the 128-bit value, without the slow conversion when it fits 64 bits.
+          const auto small = static_cast<int64_t>(v);
+          const double d = static_cast<int128_t>(small) == v ? static_cast<double>(small) : static_cast<double>(v);
+          return d / scale;
+        }, mask.data());
       }
+      ForEachSet(mask.data(), n, [&](int64_t i, uint8_t m) {
+        if (col.IsNull(i)) return;
+        const bool below = m & 1;
+        std::string shown;
+        AppendValueText(col, i, shown);
+        fail(i, below ? "min" : "max", cc.name,
+             shown + (below ? (cc.min_exclusive ? " is not above exclusive min " : " is below min ") + FormatFloat64(*cc.min)
+                            : (cc.max_exclusive ? " is not below exclusive max " : " is above max ") + FormatFloat64(*cc.max)));
+      });
     }
-    if (text && (cc.min_length || cc.max_length || compiled_->patterns[k] || !cc.enum_values.empty())) {
-      for (int64_t i = 0; i < n; ++i) {
-        if (col.IsNull(i)) continue;
-        std::string_view v = col.BytesAt(i);
-        if (cc.min_length || cc.max_length) {
-          int64_t len = static_cast<int64_t>(CodePoints(v));
-          if (cc.min_length && len < *cc.min_length) {
-            fail(i, "min_length", cc.name, "length " + std::to_string(len) + " is below min_length " + std::to_string(*cc.min_length));
-          } else if (cc.max_length && len > *cc.max_length) {
-            fail(i, "max_length", cc.name, "length " + std::to_string(len) + " is above max_length " + std::to_string(*cc.max_length));
-          }
-        }
-        if (compiled_->patterns[k] && !RE2::PartialMatch(v, *compiled_->patterns[k])) {
-          fail(i, "pattern", cc.name, "'" + PrintableExcerpt(v, 60) + "' does not match " + cc.pattern);
-        }
-        if (!cc.enum_values.empty() &&
-            std::find(cc.enum_values.begin(), cc.enum_values.end(), v) == cc.enum_values.end()) {
-          fail(i, "enum", cc.name, "'" + PrintableExcerpt(v, 60) + "' is not one of " + Join(cc.enum_values, ", "));
-        }
-      }
+    if (text && (cc.min_length || cc.max_length)) {
+      clear_mask();
+      ForEachBytes(col, [&](int64_t i, std::string_view v) {
+        const auto len = static_cast<int64_t>(CodePoints(v));
+        mask[static_cast<size_t>(i)] = static_cast<uint8_t>(cc.min_length && len < *cc.min_length ? 1 : cc.max_length && len > *cc.max_length ? 2 : 0);
+      });
+      ForEachSet(mask.data(), n, [&](int64_t i, uint8_t m) {
+        const std::string len = std::to_string(CodePoints(col.BytesAt(i)));
+        if (m == 1) fail(i, "min_length", cc.name, "length " + len + " is below min_length " + std::to_string(*cc.min_length));
+        else fail(i, "max_length", cc.name, "length " + len + " is above max_length " + std::to_string(*cc.max_length));
+      });
     }
-    if (cc.not_future && (t == TypeId::kDate || t == TypeId::kTimestamp)) {
-      for (int64_t i = 0; i < n; ++i) {
-        if (col.IsNull(i)) continue;
-        bool future = t == TypeId::kDate ? static_cast<int64_t>(col.DateAt(i)) * 86400000000LL > now
-                                         : col.Int64At(i) > now;
-        if (future) {
-          std::string shown;
-          AppendValueText(col, i, shown);
-          fail(i, "not_future", cc.name, shown + " is in the future");
+    if (text && compiled_->patterns[k]) {
+      clear_mask();
+      compiled_->patterns[k]->MarkMismatches(col, mask.data());
+      ForEachSet(mask.data(), n, [&](int64_t i, uint8_t) {
+        fail(i, "pattern", cc.name, "'" + PrintableExcerpt(col.BytesAt(i), 60) + "' does not match " + cc.pattern);
+      });
+    }
+    if (text && !cc.enum_values.empty()) {
+      clear_mask();
+      const auto& by_len = compiled_->enums[k];
+      const auto& words = compiled_->enum_words[k];
+      const char* data_end = reinterpret_cast<const char*>(col.values().data()) + col.values().size();
+      ForEachBytes(col, [&](int64_t i, std::string_view v) {
+        bool in;
+        if (v.size() < words.size() && data_end - v.data() >= 8) {
+          // Up to 8 bytes: one load, masked to the value's length, against each allowed value.
+          uint64_t w;
+          std::memcpy(&w, v.data(), 8);
+          if (v.size() < 8) w &= (uint64_t{1} << (8 * v.size())) - 1;
+          in = false;
+          for (uint64_t x : words[v.size()]) in |= x == w;
+        } else {
+          in = InEnum(by_len, v);
+        }
+        mask[static_cast<size_t>(i)] = !in;
+      });
+      ForEachSet(mask.data(), n, [&](int64_t i, uint8_t) {
+        fail(i, "enum", cc.name, "'" + PrintableExcerpt(col.BytesAt(i), 60) + "' is not one of " + Join(cc.enum_values, ", "));
+      });
+    }
+    if (cc.not_future && (t == TypeId::kDate || t == TypeId::kTimestamp) && n > 0) {
+      mask.resize(static_cast<size_t>(n));
+      const uint8_t* p = col.values().data();
+      uint8_t* m = mask.data();
+      if (t == TypeId::kDate) {
+        for (int64_t i = 0; i < n; ++i) {
+          int32_t d;
+          std::memcpy(&d, p + i * 4, 4);
+          m[i] = static_cast<int64_t>(d) * 86400000000LL > now;
+        }
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          int64_t v;
+          std::memcpy(&v, p + i * 8, 8);
+          m[i] = v > now;
         }
       }
+      ForEachSet(m, n, [&](int64_t i, uint8_t) {
+        if (col.IsNull(i)) return;
+        std::string shown;
+        AppendValueText(col, i, shown);
+        fail(i, "not_future", cc.name, shown + " is in the future");
+      });
     }
     if (cc.validator) {
       std::vector<std::pair<int64_t, std::string>> bad;
@@ -342,52 +509,61 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
       }
       compiled_->bound_schema = batch->schema();
     }
-    std::vector<uint8_t> pass;
+    std::vector<uint8_t>& pass = compiled_->pass;
     for (size_t k = 0; k < contract_->rules.size(); ++k) {
       const ExprRule& rule = contract_->rules[k];
       RETURN_IF_ERROR(EvalPredicate(*compiled_->bound_rules[k], *batch, &pass));
-      std::string columns = Join(ReferencedColumns(*rule.expr), ",");
-      for (int64_t i = 0; i < n; ++i) {
-        if (!pass[static_cast<size_t>(i)]) {
-          failed[static_cast<size_t>(i)] = 1;
-          violations[i].push_back({rule.name, columns, "rule '" + rule.name + "' failed: " + rule.check});
-        }
-      }
+      // pass[i] is 1 or 0: turn it into a mask of failures in place.
+      for (int64_t i = 0; i < n; ++i) pass[static_cast<size_t>(i)] = pass[static_cast<size_t>(i)] == 0;
+      ForEachSet(pass.data(), n, [&](int64_t i, uint8_t) {
+        failed[static_cast<size_t>(i)] = 1;
+        violations.push_back({i, rule.name, compiled_->rule_columns[k], "rule '" + rule.name + "' failed: " + rule.check});
+      });
     }
   }
   if (violations.empty()) return batch;
+  std::stable_sort(violations.begin(), violations.end(), [](const Violation& a, const Violation& b) { return a.row < b.row; });
+  int64_t bad = 0;
+  for (size_t v = 0; v < violations.size(); ++v) bad += v == 0 || violations[v].row != violations[v - 1].row;
 
-  const int64_t bad = static_cast<int64_t>(violations.size());
   if (contract_->on_violation == "warn") {
     warnings_ += bad;
     return batch;
   }
   auto origin = [&](int64_t i) { return RowOriginText(*batch, i); };
   if (contract_->on_violation == "fail") {
-    const auto& [row, list] = *violations.begin();
-    return Status::Permanent("contract " + contract_->name + ": " + origin(row) + ": " + list.front()[2] +
+    const Violation& first = violations.front();
+    return Status::Permanent("contract " + contract_->name + ": " + origin(first.row) + ": " + first.reason +
                              " (on_violation: fail)");
   }
   stats_.rows_rejected += bad;
-  for (const auto& [row, list] : violations) {
+  rejects->reserve(rejects->size() + static_cast<size_t>(bad));
+  for (size_t v = 0; v < violations.size();) {
+    const int64_t row = violations[v].row;
     RejectedRow r;
     r.stream = batch->stream;
     r.origin = origin(row);
     r.position_key = r.origin + "#contract";
     r.raw = RowJson(*batch, row);
-    for (const auto& v : list) {
-      r.rule += (r.rule.empty() ? "" : ",") + v[0];
-      if (r.column.find(v[1]) == std::string::npos) r.column += (r.column.empty() ? "" : ",") + v[1];
-      r.reason += (r.reason.empty() ? "" : "; ") + v[2];
+    for (; v < violations.size() && violations[v].row == row; ++v) {
+      const Violation& x = violations[v];
+      if (!r.rule.empty()) r.rule += ',';
+      r.rule += x.rule;
+      if (r.column.find(x.column) == std::string::npos) r.column += (r.column.empty() ? "" : ",") + x.column;
+      if (!r.reason.empty()) r.reason += "; ";
+      r.reason += x.reason;
     }
     rejects->push_back(std::move(r));
   }
   // The rows that pass, in order.
-  std::vector<int64_t> kept;
-  kept.reserve(static_cast<size_t>(n - bad));
+  std::vector<int64_t>& kept = compiled_->kept;
+  kept.resize(static_cast<size_t>(n));
+  size_t k = 0;
   for (int64_t i = 0; i < n; ++i) {
-    if (!failed[static_cast<size_t>(i)]) kept.push_back(i);
+    kept[k] = i;
+    k += failed[static_cast<size_t>(i)] == 0;
   }
+  kept.resize(k);
   return SelectRows(batch, kept);
 }
 
