@@ -107,6 +107,7 @@ int CmdCheck(const std::string& path, const GlobalFlags& g, Logger& log) {
   auto state = StateStore::Open(cfg.state_path);
   if (!state.ok()) return Fail(state.status(), "state store");
   ConnectorContext ctx = MakeContext(cfg, state->get(), log);
+  ctx.dry_run = true;  // check connects and plans, and changes nothing
   auto sink = reg.Find("sink", cfg.sink_type)->make_sink(ctx, cfg.sink());
   if (!sink.ok()) return Fail(sink.status(), "sink");
   Status st = (*sink)->Open();
@@ -410,6 +411,22 @@ int CmdQuarantineList(const std::string& path, const GlobalFlags& g, Logger& log
     std::printf("%-16s %-8s %-16s %8lld  %s\n", r.stream.c_str(), r.rule.c_str(), r.column.empty() ? "-" : r.column.c_str(),
                 static_cast<long long>(r.count), r.example_reason.c_str());
   }
+  return 0;
+}
+
+int CmdCdcUninstall(const std::string& path, const GlobalFlags& g, Logger& log) {
+  (void)g;
+  g_log = &log;
+  PipelineConfig cfg;
+  if (!Load(path, &cfg, log)) return 2;
+  auto state = StateStore::Open(cfg.state_path);
+  if (!state.ok()) return Fail(state.status(), "state store");
+  ConnectorContext ctx = MakeContext(cfg, state->get(), log);
+  auto source = BuiltinConnectors().Find("source", cfg.source_type)->make_source(ctx, cfg.source());
+  if (!source.ok()) return Fail(source.status(), "source");
+  Status st = (*source)->Uninstall();
+  if (!st.ok()) return Fail(st, "source");
+  std::printf("removed the change capture of pipeline %s\n", cfg.name.c_str());
   return 0;
 }
 

@@ -27,6 +27,9 @@ int CmdQuarantineList(const std::string& pipeline, const GlobalFlags& g, Logger&
 // Re-drives quarantined rows through the current contract into the sink; rows that pass leave
 // the quarantine exactly once, rows that still fail stay.
 int CmdQuarantineReplay(const std::string& pipeline, const GlobalFlags& g, Logger& log);
+// `sluice cdc uninstall PIPELINE.yaml`: Source::Uninstall of the pipeline's source. Exit 0 when
+// removed (or nothing was installed), 1 on an error, 2 for a bad pipeline.
+int CmdCdcUninstall(const std::string& pipeline, const GlobalFlags& g, Logger& log);
 int CmdQuarantineShow(const std::string& pipeline, int64_t limit, const GlobalFlags& g, Logger& log);
 // Writes the quality report (one self-contained HTML page) of the last `runs` runs to `out_path`,
 // by default <pipeline name>-report.html in the current directory, and prints its path.

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include "cli/cdc.h"
 #include "cli/commands.h"
 #include "cli/detokenize.h"
 #include "cli/scan.h"
@@ -97,6 +98,16 @@ int main(int argc, char** argv) {
   detokenize->add_option("--token", detok.tokens, "A token (repeatable); without any, tokens are read from stdin, one per line");
   detokenize->add_flag("--json", g.json, "One JSON object per token");
 
+  bool drop_publication = false;
+  auto* cdc = app.add_subcommand("cdc", "Change data capture: server-side objects of a cdc source");
+  cdc->require_subcommand(1);
+  auto* drop_slot = cdc->add_subcommand("drop-slot", "Drop the replication slot of a postgres cdc source (it retains WAL until dropped)");
+  drop_slot->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+  drop_slot->add_flag("--publication", drop_publication, "Also drop the publication");
+  auto* uninstall = cdc->add_subcommand(
+      "uninstall", "Remove what a trigger cdc source installed in its database (triggers, change logs)");
+  uninstall->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -123,5 +134,7 @@ int main(int argc, char** argv) {
   if (*scan) return CmdScan(file, scan_rows, g, log);
   if (*detokenize) return CmdDetokenize(detok, g, log);
   if (*report) return CmdReport(pipeline, out_path, report_runs, g, log);
+  if (*drop_slot) return CmdCdcDropSlot(pipeline, drop_publication, log);
+  if (*uninstall) return CmdCdcUninstall(pipeline, g, log);
   return 2;
 }

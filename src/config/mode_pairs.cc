@@ -22,6 +22,8 @@ std::vector<std::string> List(const ConfigNode& block, const std::string& key) {
 std::string SinkMode(const ConfigNode& sink) {
   const std::string type = Scalar(sink, "type");
   if (type == "discard" || type == "stdout") return "";  // nothing kept across runs
+  // A jsonl file of change events is a changelog: every change once, in order.
+  if (type == "jsonl" && Scalar(sink, "envelope") == "debezium") return "changelog";
   return Scalar(sink, "mode", "append");
 }
 
@@ -36,8 +38,8 @@ Status CheckModePair(const ConfigNode& source, const ConfigNode& sink, const std
   const ConfigNode& sink_at = sink.Find("mode") ? *sink.Find("mode") : sink;
   if (sink_mode.empty()) return Status::OK();
 
-  if (mode == "cdc" && sink_mode != "replicate" && sink_mode != "changelog") {
-    return Refuse(sink_at, "source mode cdc emits updates and deletes; sink mode " + sink_mode +
+  if ((mode == "cdc" || mode == "trigger") && sink_mode != "replicate" && sink_mode != "changelog") {
+    return Refuse(sink_at, "source mode " + mode + " emits updates and deletes; sink mode " + sink_mode +
                                " would load them as new rows. Use mode: replicate (an exact replica) or mode: changelog "
                                "(every change as a row)");
   }

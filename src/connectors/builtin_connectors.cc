@@ -8,6 +8,7 @@ void RegisterSqliteConnector(ConnectorRegistry& registry);
 void RegisterFileSinkConnectors(ConnectorRegistry& registry);  // jsonl, csv, stdout, discard
 void RegisterMysqlConnector(ConnectorRegistry& registry);      // source and sink
 void RegisterPostgresConnector(ConnectorRegistry& registry);
+void RegisterOdbcConnector(ConnectorRegistry& registry);       // source
 
 void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   RegisterFileSourceConnector(registry);
@@ -15,6 +16,7 @@ void RegisterBuiltinConnectors(ConnectorRegistry& registry) {
   RegisterFileSinkConnectors(registry);
   RegisterMysqlConnector(registry);
   RegisterPostgresConnector(registry);
+  RegisterOdbcConnector(registry);
 }
 
 }  // namespace sluice

@@ -66,6 +66,10 @@ class Source {
   virtual std::optional<uint64_t> TotalBytes() const { return std::nullopt; }
   // Lines shown by `sluice check` about the plan (files found, units ...).
   virtual std::vector<std::string> DescribePlan() { return {}; }
+  // Removes what the source installed in the source database (capture triggers and their
+  // logs, replication slots and publications), for `sluice cdc uninstall`. Called on a source
+  // that was not opened. Default: nothing to remove.
+  virtual Status Uninstall() { return Status::OK(); }
   // Units that could not be read at all, each "name: reason". The other units still load; the
   // run then ends with status "partial" and exit code 1. Called after Run returns.
   virtual std::vector<std::string> Failures() const { return {}; }

@@ -43,6 +43,13 @@ TEST(ModePairs, DeletesNeedReplicate) {
   EXPECT_FALSE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: postgres, mode: upsert, key: [id] }").ok());
 }
 
+TEST(ModePairs, CdcGoesIntoReplicateChangelogOrADebeziumJsonlFile) {
+  EXPECT_TRUE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: sqlite, path: w.db, mode: replicate, key: [id] }").ok());
+  EXPECT_TRUE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: sqlite, path: w.db, mode: changelog }").ok());
+  EXPECT_TRUE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: jsonl, path: o.jsonl, envelope: debezium }").ok());
+  EXPECT_FALSE(Pair("{ type: postgres, mode: cdc, tables: [a] }", "{ type: jsonl, path: o.jsonl }").ok());
+}
+
 TEST(ModePairs, QueriesWithoutACursorReadEverythingAgain) {
   EXPECT_FALSE(Pair("{ type: postgres, mode: query, query: 'select * from t' }", "{ type: sqlite, path: w.db }").ok());
   EXPECT_TRUE(Pair("{ type: postgres, mode: query, query: 'select * from t where u > :cursor', cursor: u }",

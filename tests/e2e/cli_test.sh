@@ -76,7 +76,7 @@ check_eq "connectors describe nope: exit 2" 2 "$RC"
 check_contains "connectors describe nope: says so" "$ERR" "unknown connector 'nope'"
 run_sluice connectors --json
 check_eq "connectors --json: a JSON array with every connector" \
-  "sink:csv sink:discard sink:jsonl sink:mysql sink:postgres sink:sqlite sink:stdout source:file source:mysql source:postgres source:sqlite" \
+  "sink:csv sink:discard sink:jsonl sink:mysql sink:postgres sink:sqlite sink:stdout source:file source:mysql source:odbc source:postgres source:sqlite" \
   "$(python3 -c 'import json,sys; print(" ".join(sorted(c["kind"]+":"+c["type"] for c in json.loads(sys.argv[1]))))' "$OUT" 2>&1)"
 
 section "infer"

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "connectors/file_sinks/internal.h"
 #include "connectors/file_sinks/output_file.h"
+#include "connectors/sql/changelog.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "formats/csv/csv_encoder.h"
@@ -154,6 +156,15 @@ class FileSink final : public Sink {
       int64_t e = std::min(n, b + kChunkRows);
       if (s_.format == TextFormat::kCsv) {
         csv_.Encode(batch, b, e, t->file.buffer(), &t->mapping);
+      } else if (s_.debezium) {
+        const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+        std::string& out = t->file.buffer();
+        for (int64_t r = b; r < e; ++r) {
+          out += sql::DebeziumEventJson(batch, r, now_ms);
+          out += '\n';
+        }
       } else {
         jsonl_.Encode(batch, b, e, t->file.buffer());
       }
@@ -216,6 +227,7 @@ class FileSink final : public Sink {
       if (s_.delimiter != ',') d += s_.delimiter == '\t' ? " delimiter=tab" : std::string(" delimiter='") + s_.delimiter + "'";
       if (!s_.header) d += " header=false";
     }
+    if (s_.debezium) d += " envelope=debezium";
     return d;
   }
 

@@ -27,6 +27,11 @@ const OptionSchema& JsonlSchema() {
   static const OptionSchema schema = {
       {"path", OptionType::kString, "", kPathDoc, true},
       {"name", OptionType::kString, "jsonl", kNameDoc},
+      {"envelope", OptionType::kEnum, "none",
+       "none: one JSON object per row; debezium: one Debezium-style change event per row, "
+       "{\"before\",\"after\",\"source\":{\"connector\":\"sluice\",\"db\",\"table\",\"lsn\" or "
+       "\"gtid\",\"txId\",\"ts_ms\"},\"op\",\"ts_ms\"}, for change data (a cdc source)",
+       false, {"none", "debezium"}},
   };
   return schema;
 }
@@ -107,6 +112,7 @@ Result<std::unique_ptr<Sink>> MakeJsonl(const ConnectorContext& ctx, const Confi
   s.format = TextFormat::kJsonl;
   ASSIGN_OR_RETURN(s.name, SinkName(o));
   ASSIGN_OR_RETURN(s.path, AbsolutePath(ctx, o));
+  s.debezium = o.GetString("envelope") == "debezium";
   return file_sinks::MakeFileSink(ctx, std::move(s));
 }
 

@@ -16,6 +16,8 @@ struct FileSinkSettings {
   std::string path;  // absolute; may contain {stream}
   char delimiter = ',';
   bool header = true;
+  // jsonl: each row as a Debezium-style change event (sql/changelog.h) instead of the row itself.
+  bool debezium = false;
 };
 
 std::unique_ptr<Sink> MakeFileSink(const ConnectorContext& ctx, FileSinkSettings settings);

@@ -1,4 +1,4 @@
-// The `mysql` source. Three modes:
+// The `mysql` source. Four modes (cdc lives in mysql_cdc.cc):
 //   full         one consistent snapshot of every table (REPEATABLE READ, START TRANSACTION WITH
 //                CONSISTENT SNAPSHOT), each read in key order; a checkpoint per table holds the
 //                last key read, so a killed run resumes the unfinished table by keyset (in a new
@@ -19,6 +19,7 @@
 #include <unordered_set>
 
 #include "connectors/mysql/mysql.h"
+#include "connectors/mysql/mysql_cdc.h"
 #include "connectors/mysql/mysql_conn.h"
 #include "connectors/mysql/mysql_reader.h"
 #include "connectors/mysql/mysql_types.h"
@@ -1061,9 +1062,10 @@ const OptionSchema& SourceOptions() {
        "full",
        "full: a consistent snapshot of every table; incremental: rows past the checkpoint of "
        "cursor: (and key:); "
-       "query: the rows of query:",
+       "query: the rows of query:; cdc: change data capture from the MariaDB binlog (snapshot, "
+       "then stream)",
        false,
-       {"full", "incremental", "query"}},
+       {"full", "incremental", "query", "cdc"}},
       {"cursor", OptionType::kString, "",
        "incremental: the column that grows with every change (updated_at, an id); query: the "
        "result column bound "
@@ -1105,6 +1107,24 @@ const OptionSchema& SourceOptions() {
        "(Performance)",
        false,
        {"text", "binary"}},
+      {"stop_at", OptionType::kEnum, "never",
+       "cdc: never (stream until stopped) or caught_up (end once the binlog position the server "
+       "had at the start is loaded)",
+       false,
+       {"never", "caught_up"}},
+      {"snapshot", OptionType::kEnum, "initial",
+       "cdc: initial (copy the tables first, then stream) or never (stream changes from now)",
+       false,
+       {"initial", "never"}},
+      {"start_gtid", OptionType::kString, "",
+       "cdc with snapshot: never: the GTID position to stream after (\"0-1-42\"; default: the "
+       "server's position when the run starts); ignored once the sink holds a position"},
+      {"server_id", OptionType::kInt, "0",
+       "cdc: the replica server id shown to the server (unique among its replicas; default: "
+       "derived from the pipeline name)"},
+      {"heartbeat_interval", OptionType::kDuration, "1s",
+       "cdc: the server sends a heartbeat after this long without events; the position is "
+       "stored and a stop is seen at least this often"},
   };
   return schema;
 }
@@ -1115,6 +1135,40 @@ Result<std::unique_ptr<Source>> MakeSource(const ConnectorContext& ctx, const Co
   SourceConfig cfg;
   ASSIGN_OR_RETURN(cfg.conn, ParseConnOptions(o, block, ctx.base_dir));
   const std::string mode = o.GetString("mode");
+  if (mode == "cdc") {
+    CdcConfig cdc;
+    cdc.conn = std::move(cfg.conn);
+    for (const auto& [k, v] : block.entries()) {
+      static const std::set<std::string> kCdcKeys = {
+          "type", "dsn", "tls", "mode", "table", "tables", "stop_at", "snapshot", "server_id",
+          "heartbeat_interval", "start_gtid"};
+      if (!kCdcKeys.count(k))
+        return Status::InvalidArgument(where + "." + k + ": does not apply to mode: cdc");
+    }
+    if (o.Has("table")) cdc.tables.push_back(o.GetString("table"));
+    for (const auto& t : o.GetList("tables")) cdc.tables.push_back(t);
+    if (cdc.tables.empty())
+      return Status::InvalidArgument(where + ".tables: mode: cdc needs the tables to capture");
+    cdc.stop_at_caught_up = o.GetString("stop_at") == "caught_up";
+    cdc.snapshot_initial = o.GetString("snapshot") == "initial";
+    cdc.start_gtid = o.GetString("start_gtid");
+    GtidSet start;
+    if (!GtidSet::Parse(cdc.start_gtid, &start))
+      return Status::InvalidArgument(where + ".start_gtid: not a GTID position such as 0-1-42");
+    if (!cdc.start_gtid.empty() && cdc.snapshot_initial)
+      return Status::InvalidArgument(where + ".start_gtid: only with snapshot: never");
+    const int64_t id = o.GetInt("server_id");
+    if (id < 0 || id > 4294967295LL)
+      return Status::InvalidArgument(where + ".server_id: must be between 1 and 4294967295 (0: derived)");
+    cdc.server_id = static_cast<uint32_t>(id);
+    cdc.heartbeat_s = o.GetSeconds("heartbeat_interval");
+    if (cdc.heartbeat_s <= 0 || cdc.heartbeat_s > 4294967)
+      return Status::InvalidArgument(where + ".heartbeat_interval: must be positive");
+    return MakeCdcSource(ctx, std::move(cdc));
+  }
+  for (const char* opt : {"stop_at", "snapshot", "server_id", "heartbeat_interval", "start_gtid"}) {
+    if (o.Has(opt)) return Status::InvalidArgument(where + "." + opt + ": only with mode: cdc");
+  }
   cfg.mode = mode == "incremental" ? Mode::kIncremental
              : mode == "query"     ? Mode::kQuery
                                    : Mode::kFull;
@@ -1170,7 +1224,9 @@ void RegisterMysqlSource(ConnectorRegistry& registry) {
   ConnectorInfo info;
   info.type = "mysql";
   info.kind = "source";
-  info.summary = "MySQL or MariaDB tables: consistent snapshot, incremental by cursor, or a query";
+  info.summary =
+      "MySQL or MariaDB tables: consistent snapshot, incremental by cursor, a query, or change "
+      "data capture (MariaDB binlog)";
   info.delivery = "exactly-once with a transactional sink; resumes by key or cursor";
   info.options = SourceOptions();
   info.make_source = MakeSource;

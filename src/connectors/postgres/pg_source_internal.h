@@ -174,6 +174,15 @@ class PieceQueue {
   bool closed_ = false;
 };
 
+// Catalog look-ups (postgres_source.cc), shared with mode: cdc.
+Result<Relation> ResolveRelation(PgConn& conn, const std::string& name);
+Result<std::map<unsigned, PgTypeInfo>> ResolveTypes(PgConn& conn, const std::vector<unsigned>& oids);
+Result<std::vector<CatalogColumn>> ReadColumns(PgConn& conn, unsigned relid);
+Result<std::vector<std::string>> ReadPrimaryKey(PgConn& conn, unsigned relid);
+
+// mode: cdc (pg_cdc.cc): logical replication with pgoutput.
+Result<std::unique_ptr<Source>> MakeCdcSource(const ConnectorContext& ctx, const ConfigNode& block);
+
 class PostgresSource : public Source {
  public:
   PostgresSource(ConnectorContext ctx, const ConfigNode& block)

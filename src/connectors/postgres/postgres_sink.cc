@@ -25,9 +25,10 @@
 #include <utility>
 #include <vector>
 
-#include "connectors/postgres/pg_compact.h"
 #include "connectors/postgres/pg_conn.h"
 #include "connectors/postgres/pg_copy_binary.h"
+#include "connectors/sql/change_compact.h"
+#include "connectors/sql/changelog.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/values.h"
@@ -41,7 +42,7 @@ using pg::QuoteIdent;
 using pg::QuoteQualifiedName;
 using pg::WireKind;
 
-enum class WriteMode { kAppend, kUpsert, kReplace, kReplicate };
+enum class WriteMode { kAppend, kUpsert, kReplace, kReplicate, kChangelog };
 
 const char* ModeName(WriteMode m) {
   switch (m) {
@@ -53,6 +54,8 @@ const char* ModeName(WriteMode m) {
       return "replace";
     case WriteMode::kReplicate:
       return "replicate";
+    case WriteMode::kChangelog:
+      return "changelog";
   }
   return "append";
 }
@@ -60,6 +63,8 @@ const char* ModeName(WriteMode m) {
 constexpr std::string_view kStagingSuffix = "__sluice_staging";
 constexpr std::string_view kKeyIndexSuffix = "__sluice_key";
 constexpr std::string_view kStagingSinkSuffix = "#staging";
+// The changelog table's own ordinal column: the order in which the events were written.
+constexpr const char* kSeqColumn = "_sluice_seq";
 constexpr const char* kStateTable = "\"_sluice_state\"";
 // Rows per COPY message stream step: about 1 MiB of encoded rows is produced, then sent, so the
 // server parses one chunk while the next is encoded.
@@ -461,6 +466,11 @@ Status PostgresSink::CreateOrWiden(Target& t, const Schema& schema) {
     if (schema.size() == 0)
       return Status::Permanent(Where(t) + ": cannot create a table with no columns");
     std::string sql = "CREATE TABLE " + t.qtable + " (";
+    if (cfg_.mode == WriteMode::kChangelog) {
+      // Identity values come from a sequence in the order the rows are written; a rolled back
+      // group leaves a gap, never a reordering.
+      sql += QuoteIdent(kSeqColumn) + " bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, ";
+    }
     for (size_t i = 0; i < schema.size(); ++i) {
       if (i) sql += ", ";
       sql += QuoteIdent(schema.field(i).name) + " " + pg::PgTypeName(schema.field(i).type);
@@ -702,6 +712,13 @@ Status PostgresSink::Write(const RecordBatch& batch) {
                              ": rows without columns");
   }
   RETURN_IF_ERROR(Begin());
+  if (cfg_.mode == WriteMode::kChangelog) {
+    // Appended like any rows: one row per change event, in the batch's order.
+    RecordBatchPtr events = sql::ChangelogBatch(batch);
+    ASSIGN_OR_RETURN(Target * t, PrepareTarget(table, *events));
+    if (!t->direct.empty()) return WriteDirect(*t, *events);
+    return WriteStaged(*t, *events);
+  }
   ASSIGN_OR_RETURN(Target * t, PrepareTarget(table, batch));
   if (!t->direct.empty()) return WriteDirect(*t, batch);
   return WriteStaged(*t, batch);
@@ -722,11 +739,11 @@ Status PostgresSink::WriteDirect(Target& t, const RecordBatch& batch) {
 // types differ from the wire forms) stage the batch as it is.
 Status PostgresSink::WriteStaged(Target& t, const RecordBatch& batch) {
   Outgoing rows;
-  pg::CompactedRows compact;
+  sql::CompactedRows compact;
   const size_t n = batch.schema()->size();
   rows.kinds = t.stage_kinds;
   if (KeyMode(cfg_.mode)) {
-    compact = pg::CompactByKey(batch, t.key_fields, cfg_.mode == WriteMode::kReplicate);
+    compact = sql::CompactByKey(batch, t.key_fields, cfg_.mode == WriteMode::kReplicate);
     for (int64_t r : compact.null_key_rows) {
       Refuse(t, batch, r,
              {Status::Permanent(
@@ -1012,9 +1029,10 @@ const OptionSchema& PostgresSinkOptions() {
        "append",
        "append: add the rows; upsert: insert or update by key; replace: load into "
        "<table>__sluice_staging and swap it in, in one transaction, when the input ends; "
-       "replicate: apply change data (insert, update, delete) by key",
+       "replicate: apply change data (insert, update, delete) by key; changelog: append one row "
+       "per change (_sluice_seq, op, before, after, source)",
        false,
-       {"append", "upsert", "replace", "replicate"}},
+       {"append", "upsert", "replace", "replicate", "changelog"}},
       {"key", OptionType::kStringList, "",
        "columns that identify a row; required by upsert and replicate, which create a unique "
        "index on them when the table has none"},
@@ -1041,6 +1059,7 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(const ConnectorContext& ctx,
   cfg.mode = mode == "upsert"      ? WriteMode::kUpsert
              : mode == "replace"   ? WriteMode::kReplace
              : mode == "replicate" ? WriteMode::kReplicate
+             : mode == "changelog" ? WriteMode::kChangelog
                                    : WriteMode::kAppend;
   cfg.key = opts.GetList("key");
   cfg.version = opts.GetString("version");

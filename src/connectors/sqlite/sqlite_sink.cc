@@ -2,6 +2,10 @@
 // first Write (or at Commit when every row was quarantined), the rows, then the group's positions
 // and counters in `_sluice_state`, then COMMIT. A crash or an error before COMMIT leaves neither.
 //
+// replicate applies change data by key: each batch is compacted so that every key appears once,
+// with its final operation (sql/change_compact.h), then deletes, upserts and partial updates run
+// in that order. changelog appends one row per change event (sql/changelog.h).
+//
 // Threading: one thread at a time (the sink stage), as the Sink interface states.
 
 #include "connectors/sqlite/sqlite_sink.h"
@@ -20,6 +24,8 @@
 #include <utility>
 #include <vector>
 
+#include "connectors/sql/change_compact.h"
+#include "connectors/sql/changelog.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/values.h"
@@ -29,16 +35,24 @@
 namespace sluice {
 namespace {
 
-enum class WriteMode { kAppend, kReplace, kUpsert };
+enum class WriteMode { kAppend, kReplace, kUpsert, kReplicate, kChangelog };
 
 const char* ModeName(WriteMode m) {
   switch (m) {
     case WriteMode::kAppend: return "append";
     case WriteMode::kReplace: return "replace";
     case WriteMode::kUpsert: return "upsert";
+    case WriteMode::kReplicate: return "replicate";
+    case WriteMode::kChangelog: return "changelog";
   }
   return "append";
 }
+
+// Modes that write by key, through the unique index on it.
+bool KeyMode(WriteMode m) { return m == WriteMode::kUpsert || m == WriteMode::kReplicate; }
+
+// The changelog table's own ordinal column: the order in which the events were written.
+constexpr std::string_view kSeqColumn = "_sluice_seq";
 
 constexpr std::string_view kStagingSuffix = "__sluice_staging";
 constexpr std::string_view kKeyIndexSuffix = "__sluice_key";
@@ -120,15 +134,20 @@ struct Target {
   std::string table;       // the physical table (the staging table in replace mode)
   std::string user_table;  // the table the user sees
   bool ready = false;      // `columns` read from the database
-  bool key_checked = false;  // upsert: the unique index on the key exists
+  bool key_checked = false;  // upsert, replicate: the unique index on the key exists
   std::set<std::string> columns;  // IdentKey of each column
   Schema schema;           // the schema the statements below are prepared for
   bool prepared = false;
   std::vector<BindKind> kinds;
-  std::vector<int> key_fields;  // upsert: batch field of each key column
+  std::vector<int> key_fields;  // upsert, replicate: batch field of each key column
   SqliteStmt multi;             // kRowsPerInsert rows (or fewer when columns are many)
   int multi_rows = 0;
   SqliteStmt single;
+  // replicate: DELETE by key; UPDATE by key that leaves flagged columns as stored (per non-key
+  // column a flag and a value, then the key).
+  SqliteStmt del;
+  SqliteStmt partial;
+  std::vector<int> partial_fields;  // batch field of each (flag, value) pair of `partial`
 };
 
 class SqliteSink final : public Sink {
@@ -179,6 +198,11 @@ class SqliteSink final : public Sink {
   Status PrepareStatements(Target& t, const Schema& schema);
   Status CheckKeys(const Target& t, const RecordBatch& batch) const;
   Status InsertRows(Target& t, const RecordBatch& batch);
+  Status ApplyChanges(Target& t, const RecordBatch& batch);
+  Status BindOne(const Target& t, sqlite3_stmt* s, int param, const RecordBatch& batch, int field,
+                 int64_t row);
+  void RefuseWith(const Target& t, const RecordBatch& batch, int64_t row, const std::string& column,
+                  const std::string& reason);
   Status BindRows(Target& t, SqliteStmt& stmt, const RecordBatch& batch, int64_t r0, int64_t n);
   Status RefusedRows(Target& t, const RecordBatch& batch, int64_t r0, int64_t n, const Status& st);
   Status Refuse(Target& t, const RecordBatch& batch, int64_t row, const Status& st);
@@ -340,7 +364,7 @@ Result<Target*> SqliteSink::PrepareTarget(const std::string& user_table, const R
   }
   if (!t.prepared || !(t.schema == schema)) {
     RETURN_IF_ERROR(CreateOrWiden(t, schema));
-    if (cfg_.mode == WriteMode::kUpsert && !t.key_checked) {
+    if (KeyMode(cfg_.mode) && !t.key_checked) {
       RETURN_IF_ERROR(EnsureUniqueKey(t));
       t.key_checked = true;
     }
@@ -365,6 +389,11 @@ Status SqliteSink::CreateOrWiden(Target& t, const Schema& schema) {
                                ": cannot create a table with no columns");
     }
     std::string sql = "CREATE TABLE " + QuoteSqlIdent(t.table) + " (";
+    if (cfg_.mode == WriteMode::kChangelog) {
+      // AUTOINCREMENT: an ordinal is never reused, even after the last rows are deleted.
+      sql += QuoteSqlIdent(kSeqColumn) + " INTEGER PRIMARY KEY AUTOINCREMENT, ";
+      t.columns.insert(IdentKey(kSeqColumn));
+    }
     for (size_t i = 0; i < schema.size(); ++i) {
       if (i) sql += ", ";
       sql += QuoteSqlIdent(schema.field(i).name) + " " + DeclaredType(schema.field(i).type);
@@ -438,12 +467,13 @@ Status SqliteSink::EnsureUniqueKey(Target& t) {
                        QuotedList(cfg_.key) + ")");
   if (st.code() == StatusCode::kInvalidArgument) {
     return Status::Permanent("sqlite table " + QuoteSqlIdent(t.table) + " has rows with the same key (" +
-                             Join(cfg_.key, ", ") +
-                             "), so the unique index that upsert needs cannot be created. Remove "
-                             "the duplicates, or use mode: append. (" + st.message() + ")");
+                             Join(cfg_.key, ", ") + "), so the unique index that " +
+                             ModeName(cfg_.mode) +
+                             " needs cannot be created. Remove the duplicates, or use mode: append. (" +
+                             st.message() + ")");
   }
   if (!st.ok()) return st;
-  Info("created unique index " + index + " for the upsert key");
+  Info("created unique index " + index + " for the " + std::string(ModeName(cfg_.mode)) + " key");
   return Status::OK();
 }
 
@@ -451,6 +481,9 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
   t.prepared = false;
   t.multi = SqliteStmt();
   t.single = SqliteStmt();
+  t.del = SqliteStmt();
+  t.partial = SqliteStmt();
+  t.partial_fields.clear();
   const size_t ncols = schema.size();
   t.kinds.clear();
   std::vector<std::string> names;
@@ -460,7 +493,7 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
   }
   t.key_fields.clear();
   std::string conflict;
-  if (cfg_.mode == WriteMode::kUpsert) {
+  if (KeyMode(cfg_.mode)) {
     for (const auto& k : cfg_.key) {
       int at = -1;
       for (size_t i = 0; i < ncols; ++i) {
@@ -518,6 +551,28 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
     }
     ASSIGN_OR_RETURN(t.multi, db_.Prepare(sql + conflict));
   }
+  if (cfg_.mode == WriteMode::kReplicate) {
+    std::string where;
+    for (int k : t.key_fields) {
+      where += std::string(where.empty() ? " WHERE " : " AND ") +
+               QuoteSqlIdent(names[static_cast<size_t>(k)]) + " = ?";
+    }
+    ASSIGN_OR_RETURN(t.del, db_.Prepare("DELETE FROM " + QuoteSqlIdent(t.table) + where));
+    // A flag per column: 1 keeps the stored value (the source did not send it).
+    std::string set;
+    for (size_t i = 0; i < ncols; ++i) {
+      if (std::find(t.key_fields.begin(), t.key_fields.end(), static_cast<int>(i)) != t.key_fields.end())
+        continue;
+      const std::string col = QuoteSqlIdent(names[i]);
+      set += std::string(set.empty() ? "" : ", ") + col + " = CASE WHEN ? THEN " + col + " ELSE ? END";
+      t.partial_fields.push_back(static_cast<int>(i));
+    }
+    if (set.empty()) {
+      const std::string col = QuoteSqlIdent(names[static_cast<size_t>(t.key_fields[0])]);
+      set = col + " = " + col;
+    }
+    ASSIGN_OR_RETURN(t.partial, db_.Prepare("UPDATE " + QuoteSqlIdent(t.table) + " SET " + set + where));
+  }
   t.schema = schema;
   t.prepared = true;
   return Status::OK();
@@ -547,9 +602,131 @@ Status SqliteSink::Write(const RecordBatch& batch) {
     return Status::Permanent("sqlite table " + QuoteSqlIdent(table) + ": rows without columns");
   }
   RETURN_IF_ERROR(Begin());
+  if (cfg_.mode == WriteMode::kChangelog) {
+    RecordBatchPtr events = sql::ChangelogBatch(batch);
+    ASSIGN_OR_RETURN(Target * t, PrepareTarget(table, *events));
+    return InsertRows(*t, *events);
+  }
   ASSIGN_OR_RETURN(Target * t, PrepareTarget(table, batch));
+  if (cfg_.mode == WriteMode::kReplicate) return ApplyChanges(*t, batch);
   RETURN_IF_ERROR(CheckKeys(*t, batch));
   return InsertRows(*t, batch);
+}
+
+// Replicate: the batch compacted by key, then deletes (a delete followed by a re-insert deletes
+// first), then whole rows by upsert, then updates that leave unchanged columns as stored. A row
+// with a null key, and a partial update of a row the table does not hold (its unchanged columns
+// cannot be filled in), are refused with the reason.
+Status SqliteSink::ApplyChanges(Target& t, const RecordBatch& batch) {
+  sql::CompactedRows c = sql::CompactByKey(batch, t.key_fields, true);
+  for (int64_t r : c.null_key_rows) {
+    RefuseWith(t, batch, r, cfg_.key[0],
+               "the key (" + Join(cfg_.key, ", ") + ") is null, so the change cannot be applied by key");
+  }
+  // The compacted rows as a batch, each with the origin of its key's last change.
+  auto rows = std::make_shared<RecordBatch>(batch.schema(), c.owned.empty() ? batch.columns() : c.owned,
+                                            c.num_rows);
+  rows->stream = batch.stream;
+  rows->origin_unit = batch.origin_unit;
+  rows->TakeRowMeta(batch, c.batch_row);
+  std::vector<int64_t> upserts, partials;
+  Status st;
+  for (int64_t i = 0; st.ok() && i < c.num_rows; ++i) {
+    const char op = c.ops->BytesAt(i)[0];
+    if (op == 'p') partials.push_back(i);
+    if (op == 'c') upserts.push_back(i);
+    if (op != 'd' && op != 'R') continue;
+    sqlite3_stmt* s = t.del.get();
+    for (size_t k = 0; st.ok() && k < t.key_fields.size(); ++k) {
+      st = BindOne(t, s, static_cast<int>(k) + 1, *rows, t.key_fields[k], i);
+    }
+    if (st.ok()) st = t.del.Run();
+    if (!st.ok()) {
+      sqlite3_reset(s);
+      st = Refuse(t, *rows, i, st);
+      continue;  // refused (a foreign key): its re-insert must not update the old row instead
+    }
+    if (op == 'R') upserts.push_back(i);
+  }
+  sqlite3_clear_bindings(t.del.get());
+  RETURN_IF_ERROR(st);
+  if (!upserts.empty()) RETURN_IF_ERROR(InsertRows(t, *SelectRows(rows, upserts)));
+  for (int64_t i : partials) {
+    sqlite3_stmt* s = t.partial.get();
+    const std::string_view mask = c.unchanged->BytesAt(i);
+    int p = 1;
+    std::vector<std::string> missing;
+    for (int f : t.partial_fields) {
+      const bool keep = mask[static_cast<size_t>(f)] == '1';
+      if (keep) missing.push_back(batch.schema()->field(static_cast<size_t>(f)).name);
+      sqlite3_bind_int(s, p, keep ? 1 : 0);
+      if (keep) {
+        sqlite3_bind_null(s, p + 1);
+      } else {
+        st = BindOne(t, s, p + 1, *rows, f, i);
+      }
+      p += 2;
+      if (!st.ok()) break;
+    }
+    for (size_t k = 0; st.ok() && k < t.key_fields.size(); ++k) {
+      st = BindOne(t, s, p++, *rows, t.key_fields[k], i);
+    }
+    if (st.ok()) st = t.partial.Run();
+    if (!st.ok()) {
+      sqlite3_reset(s);
+      st = Refuse(t, *rows, i, st);
+    } else if (sqlite3_changes(db_.get()) == 0) {
+      RefuseWith(t, *rows, i, missing.empty() ? "" : missing[0],
+                 "an update of a row that the table does not hold, and the source did not send "
+                 "column(s) " + Join(missing, ", ") +
+                 " (unchanged values), so the row cannot be inserted whole. The replica lacks "
+                 "rows of the source table: a snapshot of it fills them in");
+    }
+    sqlite3_clear_bindings(s);
+    RETURN_IF_ERROR(st);
+  }
+  return Status::OK();
+}
+
+// Binds row `row` of batch field `field` to parameter `param`. The value is copied.
+Status SqliteSink::BindOne(const Target& t, sqlite3_stmt* s, int param, const RecordBatch& batch,
+                           int field, int64_t row) {
+  const Column& col = batch.column(static_cast<size_t>(field));
+  int rc = SQLITE_OK;
+  if (col.IsNull(row)) {
+    rc = sqlite3_bind_null(s, param);
+  } else {
+    switch (t.kinds[static_cast<size_t>(field)]) {
+      case BindKind::kBool: rc = sqlite3_bind_int(s, param, col.BoolAt(row)); break;
+      case BindKind::kInt64: rc = sqlite3_bind_int64(s, param, col.Int64At(row)); break;
+      case BindKind::kFloat64: {
+        double v = col.Float64At(row);
+        rc = v == v ? sqlite3_bind_double(s, param, v) : sqlite3_bind_text(s, param, "NaN", 3, SQLITE_STATIC);
+        break;
+      }
+      case BindKind::kText: {
+        std::string_view v = col.BytesAt(row);
+        rc = sqlite3_bind_text64(s, param, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+      }
+      case BindKind::kBlob: {
+        std::string_view v = col.BytesAt(row);
+        rc = sqlite3_bind_blob64(s, param, v.empty() ? "" : v.data(), v.size(), SQLITE_TRANSIENT);
+        break;
+      }
+      case BindKind::kFormatted: {
+        char buf[kMaxTextForm];
+        char* end = PutTextForm(buf, col, row);
+        rc = sqlite3_bind_text(s, param, buf, static_cast<int>(end - buf), SQLITE_TRANSIENT);
+        break;
+      }
+    }
+  }
+  if (rc != SQLITE_OK) {
+    return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": a value in the row from " +
+                             RowOriginText(batch, row) + " is too big for SQLite");
+  }
+  return Status::OK();
 }
 
 Status SqliteSink::InsertRows(Target& t, const RecordBatch& batch) {
@@ -717,6 +894,20 @@ Status SqliteSink::Refuse(Target& t, const RecordBatch& batch, int64_t row, cons
   r.reason = msg + ": " + reason;
   refused_.push_back(std::move(r));
   return Status::OK();
+}
+
+// A row the sink refuses for a reason of its own (not SQLite's).
+void SqliteSink::RefuseWith(const Target& t, const RecordBatch& batch, int64_t row,
+                            const std::string& column, const std::string& reason) {
+  RejectedRow r;
+  r.stream = batch.stream;
+  r.origin = RowOriginText(batch, row);
+  r.position_key = r.origin + "#sink";
+  r.raw = RowJson(batch, row);
+  r.rule = "sink";
+  r.column = column;
+  r.reason = "sqlite table " + QuoteSqlIdent(t.user_table) + " refused the row: " + reason;
+  refused_.push_back(std::move(r));
 }
 
 Status SqliteSink::Commit(const CommitState& state) {
@@ -909,11 +1100,13 @@ const OptionSchema& SqliteSinkOptions() {
        "stream name"},
       {"mode", OptionType::kEnum, "append",
        "append: add the rows; upsert: insert or update by key; replace: load into "
-       "<table>__sluice_staging and swap it in, in one transaction, when the input ends",
-       false, {"append", "upsert", "replace"}},
+       "<table>__sluice_staging and swap it in, in one transaction, when the input ends; "
+       "replicate: apply change data (insert, update, delete) by key; changelog: append one row "
+       "per change (_sluice_seq, op, before, after, source)",
+       false, {"append", "upsert", "replace", "replicate", "changelog"}},
       {"key", OptionType::kStringList, "",
-       "columns that identify a row; required by mode: upsert, which creates a unique index on "
-       "them when the table has none"},
+       "columns that identify a row; required by upsert and replicate, which create a unique "
+       "index on them when the table has none"},
       {"version", OptionType::kString, "",
        "[upsert] a column that orders the versions of a row (updated_at, a version number): a row "
        "older than the stored one leaves it as it is, so a late or replayed row never overwrites a "
@@ -938,9 +1131,11 @@ Result<std::unique_ptr<Sink>> MakeSqliteSink(const ConnectorContext& ctx, const 
   cfg.path = path.lexically_normal().string();
   cfg.table = opts.GetString("table");
   const std::string mode = opts.GetString("mode");
-  cfg.mode = mode == "upsert" ? WriteMode::kUpsert
-             : mode == "replace" ? WriteMode::kReplace
-                                 : WriteMode::kAppend;
+  cfg.mode = mode == "upsert"      ? WriteMode::kUpsert
+             : mode == "replace"   ? WriteMode::kReplace
+             : mode == "replicate" ? WriteMode::kReplicate
+             : mode == "changelog" ? WriteMode::kChangelog
+                                   : WriteMode::kAppend;
   cfg.key = opts.GetList("key");
   cfg.version = opts.GetString("version");
   cfg.name = opts.GetString("name");
@@ -948,10 +1143,9 @@ Result<std::unique_ptr<Sink>> MakeSqliteSink(const ConnectorContext& ctx, const 
   if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
     return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
   }
-  if (cfg.mode == WriteMode::kUpsert && cfg.key.empty()) {
-    return Status::InvalidArgument(where +
-                                   ".key: required when mode is upsert: the columns that identify a "
-                                   "row, for example key: [id]");
+  if (KeyMode(cfg.mode) && cfg.key.empty()) {
+    return Status::InvalidArgument(where + ".key: required when mode is " + mode +
+                                   ": the columns that identify a row, for example key: [id]");
   }
   return std::unique_ptr<Sink>(new SqliteSink(ctx, std::move(cfg)));
 }

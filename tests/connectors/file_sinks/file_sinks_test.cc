@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "core/record_batch.h"
 #include "state/state_store.h"
 
@@ -387,6 +389,55 @@ TEST_F(FileSinkTest, StdoutOnAFullDiskSaysSo) {
   auto state = state_->LoadPositions("orders", "stdout");
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->count({"orders", "file:/data/in.csv"}), 0u);  // not checkpointed
+}
+
+}  // namespace
+}  // namespace sluice
+
+namespace sluice {
+namespace {
+
+// jsonl with envelope: debezium writes one change event per row, with the source's position
+// (an LSN as Debezium's number, a GTID as text), and commits and rolls back like plain rows.
+TEST_F(FileSinkTest, JsonlDebeziumEnvelopeWritesOneChangeEventPerRow) {
+  const ConnectorInfo* info = registry_.Find("sink", "jsonl");
+  ASSERT_NE(info, nullptr);
+  bool listed = false;
+  for (const auto& o : info->options) listed |= o.name == "envelope";
+  EXPECT_TRUE(listed);
+  auto sink = Open("jsonl", {{"path", "cdc.jsonl"}, {"envelope", "debezium"}});
+  ASSERT_TRUE(sink);
+  EXPECT_EQ(sink->Describe(), "jsonl " + (dir_ / "cdc.jsonl").string() + " envelope=debezium");
+  auto people = std::const_pointer_cast<RecordBatch>(People("public.people", {{1, "ann"}, {2, "bob"}, {3, "cy"}}));
+  people->ops = {'r', 'u', 'd'};
+  people->unchanged = {{}, {0, 1, 0}};
+  people->source_db = "shop";
+  people->source_table = "public.people";
+  people->changes = {{"0/0", 0, 0, ""},
+                     {"16/B374D848", 740, 1700000000123456, R"({"id":2,"name":"bo"})"},
+                     {"0-1-42", 0, 1700000000200000, R"({"id":3})"}};
+  ASSERT_TRUE(sink->Write(*people).ok());
+  ASSERT_TRUE(sink->Commit(At("public.people", 1, 3)).ok());
+  ASSERT_TRUE(sink->Write(*people).ok());
+  ASSERT_TRUE(sink->Abort().ok());
+  std::istringstream lines(ReadFile(dir_ / "cdc.jsonl"));
+  std::vector<nlohmann::json> events;
+  for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(events.size(), 3u);
+  for (auto& e : events) {
+    EXPECT_TRUE(e["ts_ms"].is_number_integer()) << e.dump();
+    e.erase("ts_ms");
+  }
+  EXPECT_EQ(events[0], nlohmann::json::parse(R"({"before":null,"after":{"id":1,"name":"ann"},
+      "source":{"connector":"sluice","db":"shop","table":"public.people","lsn":0,"txId":null,"ts_ms":null},
+      "op":"r"})"));
+  // The unchanged name is left out of `after`.
+  EXPECT_EQ(events[1], nlohmann::json::parse(R"({"before":{"id":2,"name":"bo"},"after":{"id":2},
+      "source":{"connector":"sluice","db":"shop","table":"public.people","lsn":97500059720,"txId":740,
+      "ts_ms":1700000000123},"op":"u"})"));
+  EXPECT_EQ(events[2], nlohmann::json::parse(R"({"before":{"id":3},"after":null,
+      "source":{"connector":"sluice","db":"shop","table":"public.people","gtid":"0-1-42","txId":null,
+      "ts_ms":1700000000200},"op":"d"})"));
 }
 
 }  // namespace

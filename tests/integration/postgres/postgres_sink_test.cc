@@ -392,6 +392,69 @@ TEST_F(PostgresSinkTest, ReplicateAppliesChangesInSourceOrder) {
             (Rows{{"1", "ONE", "toast-1"}, {"3", "THREE", "NULL"}, {"4", "v3", "b3"}}));
 }
 
+// Changelog: one row per change in a table the sink creates, with an identity ordinal, jsonb
+// images and the change's source; the rows commit with the checkpoint and an abort drops both.
+TEST_F(PostgresSinkTest, ChangelogAppendsEveryChangeInOrderWithItsSource) {
+  auto sink = Open({{"table", Table("log")}, {"mode", "changelog"}});
+  ASSERT_TRUE(sink);
+  EXPECT_NE(sink->Describe().find("(changelog)"), std::string::npos) << sink->Describe();
+  auto b1 = MakeBatch({{"id", DataType::Int64(), {"1", "2"}},
+                       {"name", DataType::String(), {"one", "two"}},
+                       {"big", DataType::String(), {"toast-1", "\\N"}}},
+                      "public.items");
+  auto first = std::make_shared<RecordBatch>(*b1);
+  first->ops = {'r', 'c'};
+  first->source_db = "shop";
+  first->source_table = "public.items";
+  first->changes = {{"0/16B3748", 0, 0, ""}, {"0/16B3800", 740, 1700000000123456, ""}};
+  ASSERT_TRUE(sink->Write(*first).ok());
+  ASSERT_TRUE(sink->Commit(State("public.items", "{\"lsn\":\"0/16B3800\"}", 2)).ok());
+
+  auto b2 = MakeBatch({{"id", DataType::Int64(), {"1", "2"}},
+                       {"name", DataType::String(), {"ONE", "\\N"}},
+                       {"big", DataType::String(), {"\\N", "\\N"}}},
+                      "public.items");
+  auto second = std::make_shared<RecordBatch>(*b2);
+  second->ops = {'u', 'd'};
+  second->unchanged = {{}, {}, {1, 0}};
+  second->source_db = "shop";
+  second->source_table = "public.items";
+  second->changes = {{"0/16B3900", 741, 1700000000200000, R"({"id":1,"name":"one"})"},
+                     {"0/16B3900", 741, 1700000000200000, R"({"id":2})"}};
+  ASSERT_TRUE(sink->Write(*second).ok());
+  // Aborted: neither its rows nor its position stay.
+  ASSERT_TRUE(sink->Abort().ok());
+  ASSERT_TRUE(sink->Write(*second).ok());
+  EXPECT_TRUE(sink->TakeRefused().empty());
+  ASSERT_TRUE(sink->Commit(State("public.items", "{\"lsn\":\"0/16B3900\"}", 2)).ok());
+
+  EXPECT_EQ(Query("SELECT column_name, data_type FROM information_schema.columns WHERE "
+                  "table_schema = '" + schema_ + "' AND table_name = 'log' ORDER BY ordinal_position"),
+            (Rows{{"_sluice_seq", "bigint"},
+                  {"op", "text"},
+                  {"before", "jsonb"},
+                  {"after", "jsonb"},
+                  {"source", "jsonb"}}));
+  // Ordinals grow in the order of the changes; an aborted group may leave a gap.
+  Rows seq = Query("SELECT _sluice_seq FROM " + Q("log") + " ORDER BY _sluice_seq");
+  ASSERT_EQ(seq.size(), 4u);
+  EXPECT_EQ(Query("SELECT op, before::text, after::text FROM " + Q("log") + " ORDER BY _sluice_seq"),
+            (Rows{{"r", "NULL", R"({"id": 1, "big": "toast-1", "name": "one"})"},
+                  {"c", "NULL", R"({"id": 2, "big": null, "name": "two"})"},
+                  // The unchanged column is left out of `after`.
+                  {"u", R"({"id": 1, "name": "one"})", R"({"id": 1, "name": "ONE"})"},
+                  {"d", R"({"id": 2})", "NULL"}}));
+  EXPECT_EQ(Query("SELECT source->>'db', source->>'table', source->>'position', source->>'txid', "
+                  "coalesce(source->>'ts_us', 'null') FROM " + Q("log") + " ORDER BY _sluice_seq"),
+            (Rows{{"shop", "public.items", "0/16B3748", "NULL", "null"},
+                  {"shop", "public.items", "0/16B3800", "740", "1700000000123456"},
+                  {"shop", "public.items", "0/16B3900", "741", "1700000000200000"},
+                  {"shop", "public.items", "0/16B3900", "741", "1700000000200000"}}));
+  auto state = sink->LoadState();
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(At(*state, "public.items", "file:data/in.csv"), "{\"lsn\":\"0/16B3900\"}");
+}
+
 // A CHECK and a NOT NULL violation in the middle of a batch: exactly those rows are refused,
 // with the server's reason, and the rest commits in the same transaction.
 TEST_F(PostgresSinkTest, RefusedRowsAreFoundByBisectingAndTheRestLoads) {

@@ -1,10 +1,10 @@
-#include "connectors/postgres/pg_compact.h"
+#include "connectors/sql/change_compact.h"
 
 #include <cstring>
 #include <string>
 #include <unordered_map>
 
-namespace sluice::pg {
+namespace sluice::sql {
 namespace {
 
 // The bytes that identify row `r`'s key: equal keys give equal bytes within one batch (whose
@@ -180,4 +180,4 @@ CompactedRows CompactByKey(const RecordBatch& batch, const std::vector<int>& key
   return out;
 }
 
-}  // namespace sluice::pg
+}  // namespace sluice::sql

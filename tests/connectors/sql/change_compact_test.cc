@@ -1,11 +1,11 @@
-#include "connectors/postgres/pg_compact.h"
+#include "connectors/sql/change_compact.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace sluice::pg {
+namespace sluice::sql {
 namespace {
 
 // A batch (id int64, name string, note string) with ops; `unchanged` marks note per row.
@@ -36,7 +36,7 @@ std::string Ops(const CompactedRows& c) {
   return out;
 }
 
-TEST(PgCompact, DistinctKeysPassAsTheyAre) {
+TEST(ChangeCompact, DistinctKeysPassAsTheyAre) {
   RecordBatch b = Batch({1, 2, 3}, {"a", "b", "c"}, {'c', 'u', 'd'});
   CompactedRows c = CompactByKey(b, {0}, true);
   EXPECT_EQ(c.num_rows, 3);
@@ -46,7 +46,7 @@ TEST(PgCompact, DistinctKeysPassAsTheyAre) {
   EXPECT_FALSE(c.has_partial);
 }
 
-TEST(PgCompact, UpsertKeepsTheLastRowOfEachKeyInSourceOrder) {
+TEST(ChangeCompact, UpsertKeepsTheLastRowOfEachKeyInSourceOrder) {
   RecordBatch b = Batch({1, 2, 1, 3, 2}, {"a1", "b1", "a2", "c1", "b2"}, {});
   CompactedRows c = CompactByKey(b, {0}, false);
   ASSERT_EQ(c.num_rows, 3);
@@ -57,7 +57,7 @@ TEST(PgCompact, UpsertKeepsTheLastRowOfEachKeyInSourceOrder) {
   EXPECT_EQ(Ops(c), "ccc");
 }
 
-TEST(PgCompact, InsertUpdateDeleteReinsertOfOneKey) {
+TEST(ChangeCompact, InsertUpdateDeleteReinsertOfOneKey) {
   RecordBatch b = Batch({7, 7, 7, 7}, {"v1", "v2", "gone", "v3"}, {'c', 'u', 'd', 'c'});
   CompactedRows c = CompactByKey(b, {0}, true);
   ASSERT_EQ(c.num_rows, 1);
@@ -67,13 +67,13 @@ TEST(PgCompact, InsertUpdateDeleteReinsertOfOneKey) {
   EXPECT_TRUE(c.has_deletes);
 }
 
-TEST(PgCompact, InsertThenDeleteIsADelete) {
+TEST(ChangeCompact, InsertThenDeleteIsADelete) {
   RecordBatch b = Batch({7, 7}, {"v1", "v1"}, {'c', 'd'});
   CompactedRows c = CompactByKey(b, {0}, true);
   EXPECT_EQ(Ops(c), "d");
 }
 
-TEST(PgCompact, UnchangedValueIsTakenFromAnEarlierOperation) {
+TEST(ChangeCompact, UnchangedValueIsTakenFromAnEarlierOperation) {
   // Row 1 sets the note; row 2 updates the name and leaves the note unchanged.
   RecordBatch b = Batch({5, 5}, {"first", "second"}, {'u', 'u'}, {0, 1});
   CompactedRows c = CompactByKey(b, {0}, true);
@@ -84,7 +84,7 @@ TEST(PgCompact, UnchangedValueIsTakenFromAnEarlierOperation) {
   EXPECT_TRUE(c.unchanged->IsNull(0));
 }
 
-TEST(PgCompact, UnchangedValueWithoutEarlierOperationStaysUnchanged) {
+TEST(ChangeCompact, UnchangedValueWithoutEarlierOperationStaysUnchanged) {
   RecordBatch b = Batch({5, 6}, {"x", "y"}, {'u', 'u'}, {1, 0});
   CompactedRows c = CompactByKey(b, {0}, true);
   ASSERT_EQ(c.num_rows, 2);
@@ -95,7 +95,7 @@ TEST(PgCompact, UnchangedValueWithoutEarlierOperationStaysUnchanged) {
   EXPECT_TRUE(c.has_partial);
 }
 
-TEST(PgCompact, NullKeysAreSetAside) {
+TEST(ChangeCompact, NullKeysAreSetAside) {
   RecordBatch b = Batch({1, -1, 2}, {"a", "b", "c"}, {});
   CompactedRows c = CompactByKey(b, {0}, false);
   EXPECT_EQ(c.null_key_rows, (std::vector<int64_t>{1}));
@@ -103,7 +103,7 @@ TEST(PgCompact, NullKeysAreSetAside) {
   EXPECT_EQ(c.batch_row, (std::vector<int64_t>{0, 2}));
 }
 
-TEST(PgCompact, CompositeKeysWithVariableWidthPartsDoNotCollide) {
+TEST(ChangeCompact, CompositeKeysWithVariableWidthPartsDoNotCollide) {
   // (id, name) keys ("1","ab") vs ("1","a"): distinct.
   RecordBatch b = Batch({1, 1}, {"ab", "a"}, {});
   CompactedRows c = CompactByKey(b, {0, 1}, false);
@@ -111,4 +111,4 @@ TEST(PgCompact, CompositeKeysWithVariableWidthPartsDoNotCollide) {
 }
 
 }  // namespace
-}  // namespace sluice::pg
+}  // namespace sluice::sql

@@ -1,7 +1,8 @@
 #pragma once
-// Key compaction for the postgres sink's upsert and replicate modes: each key of a batch is
-// reduced to its final operation in source order, so that one statement never touches a key
-// twice (ON CONFLICT DO UPDATE refuses that) and the end state is the one the source reached.
+// Key compaction for the upsert and replicate modes of the SQL sinks (postgres, sqlite): each key
+// of a batch is reduced to its final operation in source order, so that one statement never
+// touches a key twice (ON CONFLICT DO UPDATE refuses that) and the end state is the one the
+// source reached. Generic over RecordBatch: no database client here.
 //
 // Final operations: 'c' insert or update the whole row; 'd' delete; 'R' delete, then insert
 // (a delete followed by a re-insert: columns the new row does not set must not survive); 'p'
@@ -14,7 +15,7 @@
 
 #include "core/record_batch.h"
 
-namespace sluice::pg {
+namespace sluice::sql {
 
 struct CompactedRows {
   int64_t num_rows = 0;
@@ -39,4 +40,4 @@ struct CompactedRows {
 CompactedRows CompactByKey(const RecordBatch& batch, const std::vector<int>& key_fields,
                            bool apply_ops);
 
-}  // namespace sluice::pg
+}  // namespace sluice::sql

@@ -1,0 +1,155 @@
+#pragma once
+// Internals of mode: cdc, shared by pg_cdc.cc (setup, stream) and pg_cdc_snapshot.cc (the
+// initial copy). Nothing outside this folder includes it.
+//
+// Threading: Open and Run run on the source thread; OnCommitted on the sink thread, and it only
+// touches the atomics `confirmed_` and `committed_groups_`.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "connectors/postgres/pg_source_internal.h"
+#include "connectors/postgres/pgoutput.h"
+
+namespace sluice::pgsrc {
+
+// The position key of every cdc stream.
+inline constexpr char kCdcKey[] = "cdc";
+
+// A table's checkpoint: `lsn` is the commit LSN of the last transaction the sink holds (every
+// transaction at or below it is skipped), `end_lsn` where that commit record ends (what the
+// server is told). While the initial copy runs, `lsn` is where streaming will start and
+// `last_key` the last key copied.
+struct CdcState {
+  pg::pgoutput::Lsn lsn = 0;
+  pg::pgoutput::Lsn end_lsn = 0;
+  bool snapshot_done = true;
+  std::optional<KeyText> last_key;
+  int64_t snapshot_rows = 0;
+  std::string ToJson() const;
+  static std::optional<CdcState> FromJson(const std::string& text);
+};
+
+struct CdcColumn {
+  std::string name;
+  unsigned type_oid = 0;
+  int typmod = -1;
+  DataType type;
+  bool key = false;  // part of the primary key
+};
+
+struct CdcTable {
+  std::string configured;  // as written in tables:
+  std::string stream;      // the table's name without its schema
+  std::string nspname, relname, qualified;
+  unsigned relid = 0;
+  char replident = 'd';
+  std::vector<std::string> pk;
+  std::map<std::string, std::string> sql_types;  // column -> format_type(), at open
+  std::vector<CdcColumn> cols;
+  SchemaPtr schema;
+  std::optional<CdcState> state;
+  bool needs_snapshot = false;
+  // Rows decoded and not yet emitted.
+  std::unique_ptr<RecordBatchBuilder> builder;
+  std::vector<char> ops;
+  std::vector<std::vector<uint8_t>> unchanged;
+  std::vector<RecordBatch::ChangeSource> changes;
+  std::vector<RejectedRow> rejects;
+};
+
+// A replication-protocol command (simple query protocol) on a replication connection.
+Result<PgResult> ReplCommand(PgConn& conn, const std::string& sql);
+
+class CdcSource : public Source {
+ public:
+  CdcSource(ConnectorContext ctx, const ConfigNode& block);
+  Status Init();
+  Status Open(const StateMap& committed) override;
+  Status Run(Emitter& out) override;
+  void OnCommitted(const std::vector<SourcePosition>& positions) override;
+  std::vector<std::string> DescribePlan() override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Status PlanColumns(CdcTable& t, const std::vector<std::pair<std::string, std::pair<unsigned, int>>>& cols,
+                     const std::set<std::string>& keys);
+  Status LostSlot() const;
+  Status EnsurePublication();
+  Status Setup();
+  void SaveSchema(const CdcTable& t);
+  // pg_cdc_snapshot.cc
+  Status RunSnapshots(Emitter& out);
+  Status SnapshotTable(CdcTable& t, Emitter& out);
+  Status EmitTablePosition(CdcTable& t, Emitter& out, bool boundary);
+  // Streaming.
+  Status Stream(Emitter& out);
+  Status OnMessage(const pg::pgoutput::Message& m, Emitter& out);
+  Status OnRelation(const pg::pgoutput::Relation& rel, Emitter& out);
+  Status OnChange(const pg::pgoutput::RowChange& ch);
+  // A key-changing update whose new row lacks TOAST values: reads them by the new key.
+  Status FillUnchanged(const CdcTable& t, const pg::pgoutput::RowChange& ch, pg::pgoutput::Tuple* filled,
+                       PgResult* fetched);
+  void AppendRow(CdcTable& t, char op, const pg::pgoutput::Tuple& tuple, const pg::pgoutput::Tuple* old,
+                 std::string before, const RecordBatch::ChangeSource& base);
+  std::string BeforeJson(const CdcTable& t, const pg::pgoutput::Tuple& old, char kind) const;
+  Status FlushTable(CdcTable& t, Emitter& out);
+  Status FlushAll(Emitter& out, bool boundary, bool flush);
+  Status SendStatus(bool reply_requested);
+  void LogLag();
+
+  ConnectorContext ctx_;
+  ConfigNode block_;
+  Options opts_;
+  pg::PgConnOptions conn_opts_;
+  std::vector<std::string> table_names_;
+  std::string slot_, publication_;
+  double heartbeat_s_ = 10;
+  bool stop_at_caught_up_ = false;
+  bool snapshot_initial_ = true;
+  int64_t page_size_ = kBatchRows;
+
+  std::unique_ptr<PgConn> meta_;  // catalog, publication, lag
+  std::unique_ptr<PgConn> repl_;  // replication=database
+  std::unique_ptr<PgConn> snap_;  // the initial copy's transaction
+  std::string wal_level_, database_, user_;
+  bool can_replicate_ = false;
+  bool has_partitioned_ = false;
+  bool slot_exists_ = false, slot_lost_ = false, publication_exists_ = false;
+  pg::pgoutput::Lsn slot_confirmed_ = 0;
+  std::vector<std::string> missing_from_publication_;
+  std::string exported_snapshot_;
+  std::map<unsigned, PgTypeInfo> types_;
+
+  std::vector<CdcTable> tables_;
+  std::map<std::pair<std::string, std::string>, size_t> by_name_;  // (schema, table) -> index
+  std::map<uint32_t, size_t> relid_to_table_;
+
+  // Stream state (source thread).
+  bool in_txn_ = false;
+  pg::pgoutput::Begin txn_;
+  std::string txn_lsn_text_;
+  int64_t txn_ordinal_ = 0;
+  int64_t pending_rows_ = 0;
+  uint64_t pending_bytes_ = 0;
+  bool pending_positions_ = false;
+  pg::pgoutput::Lsn received_ = 0;
+  pg::pgoutput::Lsn position_end_ = 0;  // end LSN of the latest position (commit or keepalive)
+  pg::pgoutput::Lsn emitted_end_ = 0;   // ... as emitted with a boundary
+  pg::pgoutput::Lsn sent_flush_ = 0;
+  int64_t skipped_rows_ = 0;
+  Clock::time_point last_flush_, last_status_;
+  std::vector<size_t> unchanged_cols_;
+  // Acknowledged by the sink (OnCommitted).
+  std::atomic<pg::pgoutput::Lsn> confirmed_{0};
+  std::atomic<int64_t> committed_groups_{0};
+};
+
+}  // namespace sluice::pgsrc
