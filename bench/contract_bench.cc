@@ -33,6 +33,7 @@
 
 #include "config/config_node.h"
 #include "config/pipeline_config.h"
+#include "core/allocator.h"
 #include "core/record_batch.h"
 #include "quality/contract.h"
 
@@ -173,6 +174,7 @@ int64_t Flag(int argc, char** argv, const char* name, int64_t dflt) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sluice::TuneAllocator();  // as sluice does at start
   for (int i = 1; i < argc; ++i) {
     if (!std::strstr(argv[i], "=") || argv[i][0] != '-') Die(std::string("unknown argument ") + argv[i]);
   }

@@ -7,10 +7,12 @@
 #include "cli/commands.h"
 #include "cli/detokenize.h"
 #include "cli/scan.h"
+#include "core/allocator.h"
 #include "runtime/pipeline.h"
 
 int main(int argc, char** argv) {
   using namespace sluice;
+  TuneAllocator();
   CLI::App app{"sluice: a data ingestion engine that loses nothing and tells you what happened to every row"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);
