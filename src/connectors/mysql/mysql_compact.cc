@@ -3,51 +3,10 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "connectors/sql/change_compact.h"
+
 namespace sluice::mysql {
 namespace {
-
-// The key of row `row` as bytes that are equal exactly when the key values are: each value is
-// prefixed by its length so that ("ab", "c") and ("a", "bc") differ.
-void KeyBytes(const RecordBatch& b, const std::vector<int>& key_fields, int64_t row,
-              std::string& out) {
-  out.clear();
-  for (int f : key_fields) {
-    const Column& col = b.column(static_cast<size_t>(f));
-    std::string_view v;
-    char fixed[16];
-    switch (col.type().id) {
-      case TypeId::kString:
-      case TypeId::kBinary:
-      case TypeId::kJson:
-        v = col.BytesAt(row);
-        break;
-      case TypeId::kBool:
-        fixed[0] = col.BoolAt(row) ? 1 : 0;
-        v = {fixed, 1};
-        break;
-      case TypeId::kDate: {
-        int32_t d = col.DateAt(row);
-        std::memcpy(fixed, &d, 4);
-        v = {fixed, 4};
-        break;
-      }
-      case TypeId::kDecimal: {
-        int128_t d = col.DecimalAt(row);
-        std::memcpy(fixed, &d, 16);
-        v = {fixed, 16};
-        break;
-      }
-      default: {  // int64, float64, time, timestamp: 8 bytes
-        int64_t x = col.Int64At(row);
-        std::memcpy(fixed, &x, 8);
-        v = {fixed, 8};
-      }
-    }
-    uint32_t len = static_cast<uint32_t>(v.size());
-    out.append(reinterpret_cast<const char*>(&len), 4);
-    out.append(v);
-  }
-}
 
 struct KeyState {
   int64_t last_row = 0;
@@ -87,7 +46,7 @@ CompactedBatch CompactByKey(const RecordBatch& batch, const std::vector<int>& ke
                                "delete; use mode: replicate to apply deletes");
       continue;
     }
-    KeyBytes(batch, key_fields, r, kb);
+    sql::KeyBytes(batch, key_fields, r, kb);
     auto [it, fresh] = index.emplace(kb, keys.size());
     if (fresh) keys.emplace_back();
     KeyState& k = keys[it->second];

@@ -5,11 +5,7 @@
 #include <unordered_map>
 
 namespace sluice::sql {
-namespace {
 
-// The bytes that identify row `r`'s key: equal keys give equal bytes within one batch (whose
-// columns each have one type). Variable-width values carry their length so that ("ab","c") and
-// ("a","bc") differ.
 void KeyBytes(const RecordBatch& batch, const std::vector<int>& key_fields, int64_t r,
               std::string& out) {
   out.clear();
@@ -51,6 +47,8 @@ void KeyBytes(const RecordBatch& batch, const std::vector<int>& key_fields, int6
     }
   }
 }
+
+namespace {
 
 struct Slot {
   int64_t last = -1;

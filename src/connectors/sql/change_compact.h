@@ -11,6 +11,7 @@
 // batch when there is one.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/record_batch.h"
@@ -34,6 +35,11 @@ struct CompactedRows {
   bool has_deletes = false;  // some row is 'd' or 'R'
   bool has_partial = false;  // some row is 'p'
 };
+
+// The bytes that identify row `r`'s key, into `out`: equal keys give equal bytes within one batch
+// (whose columns each have one type). Variable-width values carry their length, so that
+// ("ab","c") and ("a","bc") differ; -0.0 and 0.0 are the same key.
+void KeyBytes(const RecordBatch& batch, const std::vector<int>& key_fields, int64_t r, std::string& out);
 
 // `key_fields`: the batch columns of the key. With `apply_ops` false (upsert) every row counts
 // as an insert-or-update and only the last row of each key is kept.
