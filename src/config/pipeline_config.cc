@@ -199,6 +199,10 @@ ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* sta
   ConnectorContext ctx;
   ctx.pipeline = cfg.name;
   ctx.stream_tables = cfg.stream_tables;
+  for (const auto& [stream, key] : cfg.stream_keys) ctx.stream_keys->Declare(stream, key);
+  const ConfigNode* source_mode = cfg.root.Find("source") ? cfg.source().Find("mode") : nullptr;
+  ctx.keys_from_pipeline = !cfg.stream_keys.empty() ||
+                           (source_mode && (source_mode->scalar() == "cdc" || source_mode->scalar() == "trigger"));
   ctx.base_dir = cfg.base_dir;
   ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
   ctx.state = state;
@@ -258,6 +262,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     static const OptionSchema kStreamSchema = {
         {"table", OptionType::kString, "", "The name the sink sees for this stream (its table)."},
         {"schema", OptionType::kMap, "", "Column types of this stream, `name: type`."},
+        {"key", OptionType::kStringList, "", "The columns that identify a row of this stream, for the sink's upsert and replicate modes."},
     };
     for (const auto& [stream, block] : streams->entries()) {
       if (!block.IsMap()) return Status::InvalidArgument(block.Where() + ": a map such as {table: raw_orders}");
@@ -269,6 +274,16 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
       }
       if (const ConfigNode* sc = block.Find("schema")) {
         ASSIGN_OR_RETURN(cfg.declared_schemas[stream], SchemaFromNode(*sc));
+      }
+      if (const ConfigNode* k = block.Find("key")) {
+        std::vector<std::string> key;
+        if (k->IsScalar()) key.push_back(k->scalar());
+        for (const auto& item : k->items()) {
+          ASSIGN_OR_RETURN(std::string col, item.AsString());
+          key.push_back(col);
+        }
+        if (key.empty()) return Status::InvalidArgument(k->Where() + ": name at least one column, such as key: [id]");
+        cfg.stream_keys[stream] = std::move(key);
       }
     }
   }

@@ -39,6 +39,7 @@ struct PipelineConfig {
   std::string quarantine_dir;
   std::map<std::string, Schema> declared_schemas;  // from `schema:` (stream "" = the only stream) and `streams:`
   std::map<std::string, std::string> stream_tables;  // `streams: {s: {table: t}}`: the sink sees stream s as t
+  std::map<std::string, std::vector<std::string>> stream_keys;  // `streams: {s: {key: [...]}}`
   CommitInterval commit;
   RetryPolicy retry;
   int64_t buffer_bytes = 64ll << 20;  // channel budget between stages

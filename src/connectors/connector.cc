@@ -37,4 +37,28 @@ Result<std::string> SinkTableFor(const std::string& table_option, const std::str
   return out;
 }
 
+std::string MissingKey(const std::string& mode, const std::string& stream) {
+  if (stream.empty()) return ".key: required when mode is " + mode + ": the columns that identify a row, for example key: [id]";
+  return ".key: required when mode is " + mode + ": the source does not say which columns identify a row of stream '" +
+         stream + "'. Set key: [...] on the sink, or streams: {" + stream + ": {key: [...]}}";
+}
+
+void StreamKeys::Declare(const std::string& stream, std::vector<std::string> key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  declared_[stream] = std::move(key);
+}
+
+void StreamKeys::Report(const std::string& stream, std::vector<std::string> key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  reported_[stream] = std::move(key);
+}
+
+std::vector<std::string> StreamKeys::For(const std::string& stream, const std::vector<std::string>& sink_key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto it = declared_.find(stream); it != declared_.end()) return it->second;
+  if (!sink_key.empty()) return sink_key;
+  if (auto it = reported_.find(stream); it != reported_.end()) return it->second;
+  return {};
+}
+
 }  // namespace sluice

@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,24 @@ class StateStore;
 class Logger;
 
 // What every connector is given when it is created.
+// Which columns identify a row, per stream, for the keyed sink modes (upsert, replicate). Two
+// origins: `streams: {s: {key: [...]}}` in the pipeline, and the primary keys a source reports
+// for the streams it reads (the CDC and trigger sources know them). One instance is shared by
+// the source and the sink of a run: the source reports before it emits a stream's first rows,
+// and the sink looks a stream up when it first writes it. Thread-safe.
+class StreamKeys {
+ public:
+  void Declare(const std::string& stream, std::vector<std::string> key);  // from the pipeline
+  void Report(const std::string& stream, std::vector<std::string> key);   // from the source
+  // The declared key of `stream`, else `sink_key` (the sink's own `key:`), else the key the
+  // source reported; empty when there is none.
+  std::vector<std::string> For(const std::string& stream, const std::vector<std::string>& sink_key) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::vector<std::string>> declared_, reported_;
+};
+
 struct ConnectorContext {
   std::string pipeline;       // pipeline name
   std::string base_dir;       // directory of the pipeline file; relative paths resolve here
@@ -33,6 +52,11 @@ struct ConnectorContext {
   std::string schema_evolution = "evolve";
   // `streams: {s: {table: t}}`: a sink writes the rows of stream s to table t.
   std::map<std::string, std::string> stream_tables;
+  // Keys per stream (see StreamKeys); the same object for the source and the sink of a run.
+  std::shared_ptr<StreamKeys> stream_keys = std::make_shared<StreamKeys>();
+  // Keys may come from `streams:` or from the source (mode cdc or trigger), so a keyed sink
+  // without `key:` waits for the first rows of each stream before it asks for one.
+  bool keys_from_pipeline = false;
 };
 
 // The table a database sink writes the rows of `stream` to: its `table:` option with every
@@ -40,6 +64,10 @@ struct ConnectorContext {
 // stream's, or its `streams:` mapping in the pipeline. InvalidArgument when there is no name.
 Result<std::string> SinkTableFor(const std::string& table_option, const std::string& stream,
                                  const std::map<std::string, std::string>& stream_tables);
+
+// The error text of a keyed sink mode (upsert, replicate) without a key, after "sink": for
+// `stream`, or for the sink as a whole when `stream` is empty.
+std::string MissingKey(const std::string& mode, const std::string& stream);
 
 // The runtime's side of a running source. Emit blocks while the channel is full (backpressure).
 // It returns Cancelled when the run is stopping; the source should then return promptly.

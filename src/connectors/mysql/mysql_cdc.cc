@@ -734,6 +734,7 @@ Status MysqlCdcSource::Open(const StateMap& committed) {
       return Status::InvalidArgument("source.tables: " + spec + " is listed twice");
     RETURN_IF_ERROR(LoadTable(t));
     SetColumns(t, t.catalog);
+    ctx_.stream_keys->Report(t.stream, t.key_names);  // a replicate sink without key: uses it
     auto it = committed.find({t.stream, kCdcKey});
     if (it != committed.end()) {
       TableState st;

@@ -146,6 +146,7 @@ struct Target {
   bool touched = false;                        // written by the open transaction
   Schema schema;                               // the schema the strings below are built for
   bool prepared = false;
+  std::vector<std::string> key;  // upsert, replicate: the key columns (StreamKeys::For)
   std::vector<int> key_fields;
   std::vector<std::string> names;  // batch field names
   std::string load_sql;
@@ -154,7 +155,11 @@ struct Target {
 class MysqlSink final : public Sink {
  public:
   MysqlSink(const ConnectorContext& ctx, SinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
+      : pipeline_(ctx.pipeline),
+        log_(ctx.log),
+        cfg_(std::move(cfg)),
+        stream_tables_(ctx.stream_tables),
+        stream_keys_(ctx.stream_keys) {}
 
   Status Open() override;
   Result<StateMap> LoadState() override;
@@ -219,6 +224,7 @@ class MysqlSink final : public Sink {
   Logger* log_;
   SinkConfig cfg_;
   std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
+  std::shared_ptr<StreamKeys> stream_keys_;
   std::unique_ptr<Connection> conn_;
   std::unique_ptr<Connection> ddl_;  // DDL while a group is open (it would commit the group)
   bool in_group_ = false;
@@ -350,6 +356,13 @@ Result<Target*> MysqlSink::PrepareTarget(const std::string& user_table, const Re
     slot->user_table = user_table;
   }
   Target& t = *slot;
+  if ((cfg_.mode == WriteMode::kUpsert || cfg_.mode == WriteMode::kReplicate) && t.key.empty()) {
+    t.key = stream_keys_->For(batch.stream, cfg_.key);
+    if (t.key.empty()) {
+      return Status::InvalidArgument(
+          "sink" + MissingKey(cfg_.mode == WriteMode::kUpsert ? "upsert" : "replicate", batch.stream));
+    }
+  }
   const Schema& schema = *batch.schema();
   if (!t.ready) {
     if (replace && !resume_staging_ && !staged_.count(user_table)) {
@@ -391,7 +404,7 @@ Status MysqlSink::CreateOrWiden(Target& t, const Schema& schema) {
   const bool keyed = cfg_.mode == WriteMode::kUpsert || cfg_.mode == WriteMode::kReplicate;
   std::set<std::string> keys;
   if (keyed) {
-    for (const auto& k : cfg_.key) keys.insert(IdentKey(k));
+    for (const auto& k : t.key) keys.insert(IdentKey(k));
   }
   const bool mariadb = conn_->is_mariadb();
   if (t.columns.empty()) {
@@ -409,7 +422,7 @@ Status MysqlSink::CreateOrWiden(Target& t, const Schema& schema) {
       sql += QuoteIdent(f.name) + " " + DdlType(f.type, is_key, mariadb) +
              (is_key ? " NOT NULL" : " NULL");
     }
-    if (keyed) sql += ", PRIMARY KEY (" + QuotedList(cfg_.key) + ")";
+    if (keyed) sql += ", PRIMARY KEY (" + QuotedList(t.key) + ")";
     sql += ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
     Status st = Ddl(sql);
     if (!st.ok()) return st.WithContext("mysql sink: creating table " + QuoteIdent(t.table));
@@ -455,7 +468,7 @@ Status MysqlSink::CreateOrWiden(Target& t, const Schema& schema) {
 // ON DUPLICATE KEY UPDATE needs a PRIMARY KEY or a UNIQUE index on exactly the key columns.
 Status MysqlSink::EnsureUniqueKey(Target& t) {
   std::set<std::string> want;
-  for (const auto& k : cfg_.key) {
+  for (const auto& k : t.key) {
     if (!t.columns.count(IdentKey(k))) {
       return Status::InvalidArgument("sink.key: column '" + k + "' is not in table " +
                                      QuoteIdent(t.table) + " nor in the incoming rows");
@@ -478,13 +491,13 @@ Status MysqlSink::EnsureUniqueKey(Target& t) {
     RETURN_IF_ERROR(Ddl("DROP INDEX " + index + " ON " + QuoteIdent(t.table)));
   }
   Status st = Ddl("CREATE UNIQUE INDEX " + index + " ON " + QuoteIdent(t.table) + " (" +
-                  QuotedList(cfg_.key) + ")");
+                  QuotedList(t.key) + ")");
   if (st.ok()) {
     Info("created unique index " + index + " for the key");
     return st;
   }
   const std::string prefix =
-      Where(t.table) + ": upsert needs a unique index on the key (" + Join(cfg_.key, ", ") + ")";
+      Where(t.table) + ": upsert needs a unique index on the key (" + Join(t.key, ", ") + ")";
   if (st.message().find("error 1062") != std::string::npos) {
     return Status::Permanent(prefix +
                              ", and it cannot be created: rows share a key. Remove the "
@@ -506,7 +519,7 @@ Status MysqlSink::PrepareStatements(Target& t, const Schema& schema) {
   for (const Field& f : schema.fields()) t.names.push_back(f.name);
   t.key_fields.clear();
   if (cfg_.mode == WriteMode::kUpsert || cfg_.mode == WriteMode::kReplicate) {
-    for (const auto& k : cfg_.key) {
+    for (const auto& k : t.key) {
       int at = -1;
       for (size_t i = 0; i < schema.size(); ++i) {
         if (IdentKey(schema.field(i).name) == IdentKey(k)) at = static_cast<int>(i);
@@ -1122,9 +1135,9 @@ Result<std::unique_ptr<Sink>> MakeSink(const ConnectorContext& ctx, const Config
       opts.GetString("load_method") == "insert" ? LoadMethod::kInsert : LoadMethod::kLoadData;
   if (cfg.name.empty()) return Status::InvalidArgument(where + ".name: must not be empty");
   if (cfg.name.size() > 48) return Status::InvalidArgument(where + ".name: at most 48 characters");
-  if ((cfg.mode == WriteMode::kUpsert || cfg.mode == WriteMode::kReplicate) && cfg.key.empty()) {
-    return Status::InvalidArgument(where + ".key: required when mode is " + mode +
-                                   ": the columns that identify a row, for example key: [id]");
+  if ((cfg.mode == WriteMode::kUpsert || cfg.mode == WriteMode::kReplicate) && cfg.key.empty() &&
+      !ctx.keys_from_pipeline) {
+    return Status::InvalidArgument(where + MissingKey(mode, ""));
   }
   return std::unique_ptr<Sink>(new MysqlSink(ctx, std::move(cfg)));
 }

@@ -235,6 +235,7 @@ Status CdcSource::Open(const StateMap& committed) {
     }
     ASSIGN_OR_RETURN(std::vector<CatalogColumn> catalog, ReadColumns(*meta_, rel.relid));
     ASSIGN_OR_RETURN(t.pk, ReadPrimaryKey(*meta_, rel.relid));
+    ctx_.stream_keys->Report(t.stream, t.pk);  // a replicate sink without key: uses it
     ASSIGN_OR_RETURN(PgResult ri, meta_->Query("SELECT relreplident::text FROM pg_class WHERE oid = $1",
                                                {std::to_string(rel.relid)}));
     t.replident = ri.rows() && !ri.Get(0, 0).empty() ? ri.Get(0, 0)[0] : 'd';

@@ -174,6 +174,7 @@ struct Target {
   Schema schema;
   bool prepared = false;
   std::vector<int> column_of;    // batch field -> index in `columns`
+  std::vector<std::string> key;  // upsert, replicate: the key columns (StreamKeys::For)
   std::vector<int> key_fields;   // batch field of each key column
   std::vector<WireKind> direct;  // non-empty: COPY straight into the table with these forms
   std::string copy_direct;
@@ -204,7 +205,11 @@ struct Refusal {
 class PostgresSink final : public Sink {
  public:
   PostgresSink(const ConnectorContext& ctx, PgSinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
+      : pipeline_(ctx.pipeline),
+        log_(ctx.log),
+        cfg_(std::move(cfg)),
+        stream_tables_(ctx.stream_tables),
+        stream_keys_(ctx.stream_keys) {}
 
   Status Open() override;
   Result<StateMap> LoadState() override;
@@ -266,6 +271,7 @@ class PostgresSink final : public Sink {
   Logger* log_;
   PgSinkConfig cfg_;
   std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
+  std::shared_ptr<StreamKeys> stream_keys_;
   std::unique_ptr<PgConn> conn_;
   bool in_group_ = false;
   // Replace mode: a previous run's staging rows are resumed (its positions were found), so the
@@ -420,6 +426,10 @@ Result<Target*> PostgresSink::PrepareTarget(const std::string& user_table,
     slot->qtable = physical;
   }
   Target& t = *slot;
+  if (KeyMode(cfg_.mode) && t.key.empty()) {
+    t.key = stream_keys_->For(batch.stream, cfg_.key);
+    if (t.key.empty()) return Status::InvalidArgument("sink" + MissingKey(ModeName(cfg_.mode), batch.stream));
+  }
   const Schema& schema = *batch.schema();
   if (!t.ready) {
     if (replace && !resume_staging_ && !staged_.count(user_table)) {
@@ -475,7 +485,7 @@ Status PostgresSink::CreateOrWiden(Target& t, const Schema& schema) {
       if (i) sql += ", ";
       sql += QuoteIdent(schema.field(i).name) + " " + pg::PgTypeName(schema.field(i).type);
     }
-    if (KeyMode(cfg_.mode)) sql += ", PRIMARY KEY (" + QuotedList(cfg_.key) + ")";
+    if (KeyMode(cfg_.mode)) sql += ", PRIMARY KEY (" + QuotedList(t.key) + ")";
     sql += ")";
     Status st = conn_->Exec(sql);
     if (!st.ok()) return st.WithContext("postgres sink: creating table " + t.qtable);
@@ -500,7 +510,7 @@ Status PostgresSink::CreateOrWiden(Target& t, const Schema& schema) {
 // ON CONFLICT (key) needs a unique index on exactly the key columns (a primary key is one).
 Status PostgresSink::EnsureUniqueKey(Target& t) {
   std::set<std::string> want;
-  for (const auto& k : cfg_.key) {
+  for (const auto& k : t.key) {
     int c = FindColumn(t, k);
     if (c < 0) {
       return Status::InvalidArgument("sink.key: column '" + k + "' is not in table " + t.qtable +
@@ -527,7 +537,7 @@ Status PostgresSink::EnsureUniqueKey(Target& t) {
   Status st = conn_->Exec("CREATE UNIQUE INDEX " + index + " ON " + t.qtable + " (" +
                           QuotedList(names) + ")");
   if (!st.ok() && conn_->last_sqlstate() == "23505") {
-    return Status::Permanent(Where(t) + " has rows with the same key (" + Join(cfg_.key, ", ") +
+    return Status::Permanent(Where(t) + " has rows with the same key (" + Join(t.key, ", ") +
                              "), so the unique index that " + ModeName(cfg_.mode) +
                              " needs cannot be created. Remove the duplicates, or use mode: "
                              "append. (" +
@@ -554,7 +564,7 @@ Status PostgresSink::PlanStatements(Target& t, const Schema& schema) {
   t.key_fields.clear();
   std::vector<std::string> keys;
   if (KeyMode(cfg_.mode)) {
-    for (const auto& k : cfg_.key) {
+    for (const auto& k : t.key) {
       int at = -1;
       for (size_t i = 0; i < n; ++i) {
         if (ToLower(schema.field(i).name) == ToLower(k)) at = static_cast<int>(i);
@@ -747,7 +757,7 @@ Status PostgresSink::WriteStaged(Target& t, const RecordBatch& batch) {
     for (int64_t r : compact.null_key_rows) {
       Refuse(t, batch, r,
              {Status::Permanent(
-                  "the key (" + Join(cfg_.key, ", ") + ") is null, so the row cannot be " +
+                  "the key (" + Join(t.key, ", ") + ") is null, so the row cannot be " +
                   (cfg_.mode == WriteMode::kUpsert ? "upserted" : "applied") + " by key"),
               ""});
     }
@@ -1068,10 +1078,7 @@ Result<std::unique_ptr<Sink>> MakePostgresSink(const ConnectorContext& ctx,
   if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
     return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
   }
-  if (KeyMode(cfg.mode) && cfg.key.empty()) {
-    return Status::InvalidArgument(where + ".key: required when mode is " + mode +
-                                   ": the columns that identify a row, for example key: [id]");
-  }
+  if (KeyMode(cfg.mode) && cfg.key.empty() && !ctx.keys_from_pipeline) return Status::InvalidArgument(where + MissingKey(mode, ""));
   return std::unique_ptr<Sink>(new PostgresSink(ctx, std::move(cfg)));
 }
 

@@ -139,7 +139,8 @@ struct Target {
   Schema schema;           // the schema the statements below are prepared for
   bool prepared = false;
   std::vector<BindKind> kinds;
-  std::vector<int> key_fields;  // upsert, replicate: batch field of each key column
+  std::vector<std::string> key;  // upsert, replicate: the key columns (StreamKeys::For)
+  std::vector<int> key_fields;    // upsert, replicate: batch field of each key column
   SqliteStmt multi;             // kRowsPerInsert rows (or fewer when columns are many)
   int multi_rows = 0;
   SqliteStmt single;
@@ -153,7 +154,11 @@ struct Target {
 class SqliteSink final : public Sink {
  public:
   SqliteSink(const ConnectorContext& ctx, SqliteSinkConfig cfg)
-      : pipeline_(ctx.pipeline), log_(ctx.log), cfg_(std::move(cfg)), stream_tables_(ctx.stream_tables) {}
+      : pipeline_(ctx.pipeline),
+        log_(ctx.log),
+        cfg_(std::move(cfg)),
+        stream_tables_(ctx.stream_tables),
+        stream_keys_(ctx.stream_keys) {}
 
   ~SqliteSink() override {
     // Statements before the connection; closing with an open transaction rolls it back, which
@@ -216,6 +221,7 @@ class SqliteSink final : public Sink {
   Logger* log_;
   SqliteSinkConfig cfg_;
   std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
+  std::shared_ptr<StreamKeys> stream_keys_;
 
   SqliteDb db_;
   bool in_group_ = false;
@@ -352,6 +358,10 @@ Result<Target*> SqliteSink::PrepareTarget(const std::string& user_table, const R
     slot->user_table = user_table;
   }
   Target& t = *slot;
+  if (KeyMode(cfg_.mode) && t.key.empty()) {
+    t.key = stream_keys_->For(batch.stream, cfg_.key);
+    if (t.key.empty()) return Status::InvalidArgument("sink" + MissingKey(ModeName(cfg_.mode), batch.stream));
+  }
   const Schema& schema = *batch.schema();
   if (!t.ready) {
     if (replace && !resume_staging_ && !staged_.count(IdentKey(user_table))) {
@@ -422,8 +432,8 @@ Status SqliteSink::CreateOrWiden(Target& t, const Schema& schema) {
 // ON CONFLICT(key) needs a PRIMARY KEY or a UNIQUE index on exactly the key columns.
 Status SqliteSink::EnsureUniqueKey(Target& t) {
   std::set<std::string> want;
-  for (const auto& k : cfg_.key) want.insert(IdentKey(k));
-  for (const auto& k : cfg_.key) {
+  for (const auto& k : t.key) want.insert(IdentKey(k));
+  for (const auto& k : t.key) {
     if (!t.columns.count(IdentKey(k))) {
       return Status::InvalidArgument("sink.key: column '" + k + "' is not in table " +
                                      QuoteSqlIdent(t.table) + " nor in the incoming rows");
@@ -464,10 +474,10 @@ Status SqliteSink::EnsureUniqueKey(Target& t) {
   const std::string index = QuoteSqlIdent(t.table + std::string(kKeyIndexSuffix));
   RETURN_IF_ERROR(db_.Exec("DROP INDEX IF EXISTS " + index));
   Status st = db_.Exec("CREATE UNIQUE INDEX " + index + " ON " + QuoteSqlIdent(t.table) + " (" +
-                       QuotedList(cfg_.key) + ")");
+                       QuotedList(t.key) + ")");
   if (st.code() == StatusCode::kInvalidArgument) {
     return Status::Permanent("sqlite table " + QuoteSqlIdent(t.table) + " has rows with the same key (" +
-                             Join(cfg_.key, ", ") + "), so the unique index that " +
+                             Join(t.key, ", ") + "), so the unique index that " +
                              ModeName(cfg_.mode) +
                              " needs cannot be created. Remove the duplicates, or use mode: append. (" +
                              st.message() + ")");
@@ -494,7 +504,7 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
   t.key_fields.clear();
   std::string conflict;
   if (KeyMode(cfg_.mode)) {
-    for (const auto& k : cfg_.key) {
+    for (const auto& k : t.key) {
       int at = -1;
       for (size_t i = 0; i < ncols; ++i) {
         if (IdentKey(schema.field(i).name) == IdentKey(k)) at = static_cast<int>(i);
@@ -514,7 +524,7 @@ Status SqliteSink::PrepareStatements(Target& t, const Schema& schema) {
       if (!set.empty()) set += ", ";
       set += QuoteSqlIdent(names[i]) + " = excluded." + QuoteSqlIdent(names[i]);
     }
-    conflict = " ON CONFLICT (" + QuotedList(cfg_.key) + ") DO " +
+    conflict = " ON CONFLICT (" + QuotedList(t.key) + ") DO " +
                (set.empty() ? std::string("NOTHING") : "UPDATE SET " + set);
     if (!cfg_.version.empty() && !set.empty()) {
       int at = -1;
@@ -586,7 +596,7 @@ Status SqliteSink::CheckKeys(const Target& t, const RecordBatch& batch) const {
     for (int64_t r = 0; r < batch.num_rows(); ++r) {
       if (!col.IsNull(r)) continue;
       return Status::Permanent("sqlite table " + QuoteSqlIdent(t.user_table) + ": key column '" +
-                               cfg_.key[k] + "' is null in the row from " + RowOriginText(batch, r) +
+                               t.key[k] + "' is null in the row from " + RowOriginText(batch, r) +
                                "; upsert needs a key in every row (declare the column not null "
                                "in the contract to quarantine such rows)");
     }
@@ -620,8 +630,8 @@ Status SqliteSink::Write(const RecordBatch& batch) {
 Status SqliteSink::ApplyChanges(Target& t, const RecordBatch& batch) {
   sql::CompactedRows c = sql::CompactByKey(batch, t.key_fields, true);
   for (int64_t r : c.null_key_rows) {
-    RefuseWith(t, batch, r, cfg_.key[0],
-               "the key (" + Join(cfg_.key, ", ") + ") is null, so the change cannot be applied by key");
+    RefuseWith(t, batch, r, t.key[0],
+               "the key (" + Join(t.key, ", ") + ") is null, so the change cannot be applied by key");
   }
   // The compacted rows as a batch, each with the origin of its key's last change.
   auto rows = std::make_shared<RecordBatch>(batch.schema(), c.owned.empty() ? batch.columns() : c.owned,
@@ -1143,10 +1153,7 @@ Result<std::unique_ptr<Sink>> MakeSqliteSink(const ConnectorContext& ctx, const 
   if (!cfg.version.empty() && cfg.mode != WriteMode::kUpsert) {
     return Status::InvalidArgument(where + ".version: only mode upsert compares versions (mode is " + mode + ")");
   }
-  if (KeyMode(cfg.mode) && cfg.key.empty()) {
-    return Status::InvalidArgument(where + ".key: required when mode is " + mode +
-                                   ": the columns that identify a row, for example key: [id]");
-  }
+  if (KeyMode(cfg.mode) && cfg.key.empty() && !ctx.keys_from_pipeline) return Status::InvalidArgument(where + MissingKey(mode, ""));
   return std::unique_ptr<Sink>(new SqliteSink(ctx, std::move(cfg)));
 }
 

@@ -266,6 +266,7 @@ class SqliteTriggerSource : public Source {
     }
     std::sort(pk.begin(), pk.end());
     for (const auto& [ord, col] : pk) t.key.push_back(col);
+    ctx_.stream_keys->Report(t.name, t.key);  // a replicate sink without key: uses it
     t.out_schema = std::make_shared<Schema>(std::move(schema));
     tables_.push_back(std::move(t));
     return Status::OK();

@@ -83,7 +83,7 @@ class SqliteTriggerSourceTest : public ::testing::Test {
 
 TEST_F(SqliteTriggerSourceTest, CheckShowsTheDdlAndInstallsNothing) {
   Exec("app.db", "CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT)");
-  Pipeline("p", "orders", "{ type: sqlite, path: out.db, mode: replicate, key: [id] }");
+  Pipeline("p", "orders", "{ type: sqlite, path: out.db, mode: replicate }");
   const std::string out = Sluice("check " + dir_.File("p.yaml"));
   ASSERT_EQ(exit_code_, 0) << Stderr();
   EXPECT_NE(out.find("CREATE TRIGGER"), std::string::npos) << out;
@@ -95,7 +95,7 @@ TEST_F(SqliteTriggerSourceTest, SnapshotThenChangesMakeAnExactReplica) {
   Exec("app.db",
        "CREATE TABLE orders (id INTEGER PRIMARY KEY, name TEXT, amount DECIMAL(10,2));"
        "INSERT INTO orders VALUES (1, 'a', 1.50), (2, 'b', 2), (3, 'c', 3)");
-  Pipeline("p", "orders", "{ type: sqlite, path: out.db, mode: replicate, key: [id] }");
+  Pipeline("p", "orders", "{ type: sqlite, path: out.db, mode: replicate }");
   auto s = Run("p");
   ASSERT_EQ(exit_code_, 0) << Stderr();
   EXPECT_EQ(s["rows_in"], 3);
@@ -136,7 +136,7 @@ TEST_F(SqliteTriggerSourceTest, ChangelogCarriesEveryOperation) {
 
 TEST_F(SqliteTriggerSourceTest, AnAddedColumnReinstallsTheTriggers) {
   Exec("app.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'x')");
-  Pipeline("p", "t", "{ type: sqlite, path: out.db, mode: replicate, key: [id] }");
+  Pipeline("p", "t", "{ type: sqlite, path: out.db, mode: replicate }");
   Run("p");
   ASSERT_EQ(exit_code_, 0) << Stderr();
   Exec("app.db", "ALTER TABLE t ADD COLUMN extra INTEGER; INSERT INTO t VALUES (2, 'y', 7)");
@@ -154,7 +154,7 @@ TEST_F(SqliteTriggerSourceTest, AnAddedColumnReinstallsTheTriggers) {
 
 TEST_F(SqliteTriggerSourceTest, UninstallRemovesTriggersAndLogs) {
   Exec("app.db", "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY)");
-  Pipeline("p", "a, b", "{ type: sqlite, path: out.db, mode: replicate, key: [id] }");
+  Pipeline("p", "a, b", "{ type: sqlite, path: out.db, mode: replicate }");
   Run("p");
   ASSERT_EQ(exit_code_, 0) << Stderr();
   EXPECT_EQ(Capture("_sluice_log_%"), "2");
@@ -169,7 +169,7 @@ TEST_F(SqliteTriggerSourceTest, IdentifiersAreQuoted) {
   Exec("app.db", "CREATE TABLE x (id INTEGER PRIMARY KEY);"
                  "CREATE TABLE \"orders\"\"; DROP TABLE x; --\" (id INTEGER PRIMARY KEY, \"we\"\"ird\" TEXT);"
                  "INSERT INTO \"orders\"\"; DROP TABLE x; --\" VALUES (1, 'v')");
-  Pipeline("p", "'orders\"; DROP TABLE x; --'", "{ type: sqlite, path: out.db, mode: replicate, key: [id] }");
+  Pipeline("p", "'orders\"; DROP TABLE x; --'", "{ type: sqlite, path: out.db, mode: replicate }");
   Run("p");
   ASSERT_EQ(exit_code_, 0) << Stderr();
   Exec("app.db", "UPDATE \"orders\"\"; DROP TABLE x; --\" SET \"we\"\"ird\" = 'w' WHERE id = 1");
@@ -178,6 +178,31 @@ TEST_F(SqliteTriggerSourceTest, IdentifiersAreQuoted) {
   EXPECT_EQ(Rows("app.db", "SELECT count(*) FROM x"), (std::vector<std::string>{"0"}));  // x still exists
   EXPECT_EQ(Rows("out.db", "SELECT id, \"we\"\"ird\" FROM \"orders\"\"; DROP TABLE x; --\""),
             (std::vector<std::string>{"1|w"}));
+}
+
+TEST_F(SqliteTriggerSourceTest, EachTableReplicatesByItsOwnPrimaryKey) {
+  // No key: on the sink: each stream takes the primary key its source table has.
+  Exec("app.db",
+       "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'x');"
+       "CREATE TABLE b (code TEXT, region TEXT, n INTEGER, PRIMARY KEY (code, region)); INSERT INTO b VALUES ('k', 'eu', 1)");
+  Pipeline("p", "a, b", "{ type: sqlite, path: out.db, mode: replicate }");
+  Run("p");
+  ASSERT_EQ(exit_code_, 0) << Stderr();
+  Exec("app.db", "UPDATE b SET n = 2 WHERE code = 'k'; INSERT INTO b VALUES ('k', 'us', 3); DELETE FROM a");
+  Run("p");
+  ASSERT_EQ(exit_code_, 0) << Stderr();
+  EXPECT_EQ(Rows("out.db", "SELECT count(*) FROM a"), (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Rows("out.db", "SELECT code, region, n FROM b ORDER BY region"),
+            (std::vector<std::string>{"k|eu|2", "k|us|3"}));
+  // A key declared under streams: wins over the source's.
+  dir_.Write("d.yaml",
+             "name: d\nsource: { type: sqlite, path: app.db, mode: trigger, tables: [b] }\n"
+             "sink: { type: sqlite, path: d.db, mode: replicate }\nstreams: { b: { key: [code, region, n] } }\n"
+             "state: d_state.db\nquarantine: { path: q_d/ }\n");
+  Run("d");
+  ASSERT_EQ(exit_code_, 0) << Stderr();
+  EXPECT_EQ(Rows("d.db", "SELECT group_concat(name) FROM (SELECT name FROM pragma_index_info('b__sluice_key') ORDER BY seqno)"),
+            (std::vector<std::string>{"code,region,n"}));
 }
 
 }  // namespace
