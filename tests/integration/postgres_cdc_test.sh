@@ -82,6 +82,12 @@ check_same() {
   s=$(rows_sum "$SRC" "public.$2" "$3")
   d=$(rows_sum "$SLUICE_PG_DSN" "$DST.$2" "$3")
   check_eq "$1: $2 replica = source ($s)" "$s" "$d"
+  if [ "$s" != "$d" ]; then  # what differs, for the log: the first rows of a diff in key order
+    psql "$SRC" -XAtq -c "SELECT t::text FROM public.$2 t ORDER BY t.\"$3\"" >"$T/diff_src_$2" 2>&1
+    psql "$SLUICE_PG_DSN" -XAtq -c "SELECT t::text FROM $DST.$2 t ORDER BY t.\"$3\"" >"$T/diff_dst_$2" 2>&1
+    echo "  rows that differ (< source, > replica): $(diff "$T/diff_src_$2" "$T/diff_dst_$2" | grep -c '^[<>]')"
+    diff "$T/diff_src_$2" "$T/diff_dst_$2" | grep '^[<>]' | head -6 | sed 's/^/    /'
+  fi
 }
 
 # ---------------------------------------------------------------------------------------------
