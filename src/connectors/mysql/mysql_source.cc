@@ -1,4 +1,4 @@
-// The `mysql` source. Four modes (cdc lives in mysql_cdc.cc):
+// The `mysql` source. Its modes (cdc lives in mysql_cdc.cc, trigger in mysql_trigger_source.cc):
 //   full         one consistent snapshot of every table (REPEATABLE READ, START TRANSACTION WITH
 //                CONSISTENT SNAPSHOT), each read in key order; a checkpoint per table holds the
 //                last key read, so a killed run resumes the unfinished table by keyset (in a new
@@ -22,6 +22,7 @@
 #include "connectors/mysql/mysql_cdc.h"
 #include "connectors/mysql/mysql_conn.h"
 #include "connectors/mysql/mysql_reader.h"
+#include "connectors/mysql/mysql_trigger_source.h"
 #include "connectors/mysql/mysql_types.h"
 #include "connectors/sql/table_patterns.h"
 #include "core/log.h"
@@ -1063,9 +1064,10 @@ const OptionSchema& SourceOptions() {
        "full: a consistent snapshot of every table; incremental: rows past the checkpoint of "
        "cursor: (and key:); "
        "query: the rows of query:; cdc: change data capture from the MariaDB binlog (snapshot, "
-       "then stream)",
+       "then stream); trigger: change data capture by triggers sluice installs (no binlog access "
+       "needed)",
        false,
-       {"full", "incremental", "query", "cdc"}},
+       {"full", "incremental", "query", "cdc", "trigger"}},
       {"cursor", OptionType::kString, "",
        "incremental: the column that grows with every change (updated_at, an id); query: the "
        "result column bound "
@@ -1078,7 +1080,7 @@ const OptionSchema& SourceOptions() {
        "cursors, a "
        "number for integer ones) to catch rows committed late; rows already loaded are skipped"},
       {"poll_interval", OptionType::kDuration, "",
-       "incremental and query: poll again after this pause until stopped (default: one "
+       "incremental, query and trigger: poll again after this pause until stopped (default: one "
        "extraction)"},
       {"null_cursor",
        OptionType::kEnum,
@@ -1165,6 +1167,20 @@ Result<std::unique_ptr<Source>> MakeSource(const ConnectorContext& ctx, const Co
     if (cdc.heartbeat_s <= 0 || cdc.heartbeat_s > 4294967)
       return Status::InvalidArgument(where + ".heartbeat_interval: must be positive");
     return MakeCdcSource(ctx, std::move(cdc));
+  }
+  if (mode == "trigger") {
+    TriggerConfig trig;
+    trig.conn = std::move(cfg.conn);
+    for (const auto& [k, v] : block.entries()) {
+      static const std::set<std::string> kTriggerKeys = {"type", "dsn",    "tls",          "mode",
+                                                         "table", "tables", "poll_interval"};
+      if (!kTriggerKeys.count(k))
+        return Status::InvalidArgument(where + "." + k + ": does not apply to mode: trigger");
+    }
+    if (o.Has("table")) trig.tables.push_back(o.GetString("table"));
+    for (const auto& t : o.GetList("tables")) trig.tables.push_back(t);
+    if (o.Has("poll_interval")) trig.poll_interval = o.GetSeconds("poll_interval");
+    return MakeTriggerSource(ctx, std::move(trig));
   }
   for (const char* opt : {"stop_at", "snapshot", "server_id", "heartbeat_interval", "start_gtid"}) {
     if (o.Has(opt)) return Status::InvalidArgument(where + "." + opt + ": only with mode: cdc");
