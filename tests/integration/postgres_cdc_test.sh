@@ -151,8 +151,9 @@ src "ALTER TABLE items DROP COLUMN note; UPDATE items SET name = 'after drop' WH
 run_json "$P1/pipeline.yaml"
 check_eq "DROP COLUMN and a type change: the run goes on" "ok" "$J_status"
 check_eq "rows after DROP COLUMN" "after drop" "$(pg "SELECT name FROM $DST.items WHERE id = 2505")"
-# The stream's schema follows the type change; the sink keeps its column type (its own rules).
+# The stream's schema follows the type change, and the sink widens its column (evolve): no rounding.
 check_contains "the type change gives the stream a new schema" "$ERR" "amount decimal(14,3)"
+check_eq "the replica's column is widened, the value is not rounded" "1.125" "$(pg "SELECT amount FROM $DST.items WHERE id = 2506")"
 
 run_json "$P1/pipeline.yaml"
 check_eq "a run with nothing new loads nothing" "ok 0" "$J_status $J_rows_out"

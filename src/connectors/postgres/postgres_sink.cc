@@ -16,6 +16,7 @@
 #include "connectors/postgres/postgres_sink.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -209,7 +210,8 @@ class PostgresSink final : public Sink {
         log_(ctx.log),
         cfg_(std::move(cfg)),
         stream_tables_(ctx.stream_tables),
-        stream_keys_(ctx.stream_keys) {}
+        stream_keys_(ctx.stream_keys),
+        schema_evolution_(ctx.schema_evolution) {}
 
   Status Open() override;
   Result<StateMap> LoadState() override;
@@ -247,6 +249,7 @@ class PostgresSink final : public Sink {
   Result<Target*> PrepareTarget(const std::string& user_table, const RecordBatch& batch);
   Status CreateStagingLike(Target& t);
   Status CreateOrWiden(Target& t, const Schema& schema);
+  Result<bool> WidenDecimal(Target& t, const TableColumn& col, const Field& f);
   int FindColumn(const Target& t, const std::string& name) const;
   Status EnsureUniqueKey(Target& t);
   Status PlanStatements(Target& t, const Schema& schema);
@@ -272,6 +275,7 @@ class PostgresSink final : public Sink {
   PgSinkConfig cfg_;
   std::map<std::string, std::string> stream_tables_;  // `streams:` of the pipeline
   std::shared_ptr<StreamKeys> stream_keys_;
+  std::string schema_evolution_;  // the contract's policy: only evolve widens a column
   std::unique_ptr<PgConn> conn_;
   bool in_group_ = false;
   // Replace mode: a previous run's staging rows are resumed (its positions were found), so the
@@ -465,6 +469,29 @@ Status PostgresSink::CreateStagingLike(Target& t) {
 }
 
 // Creates the table from `schema`, or adds the columns of `schema` that the table lacks.
+// A decimal column narrower than the values now arriving (the source's numeric(12,2) became
+// numeric(14,3)) would round or refuse them. Under schema_evolution: evolve the column is widened
+// to hold both, and the change is logged; under any other policy the run stops and says which
+// column changed from what to what. True when the column was altered.
+Result<bool> PostgresSink::WidenDecimal(Target& t, const TableColumn& col, const Field& f) {
+  if (f.type.id != TypeId::kDecimal || col.base_type != "numeric") return false;
+  int p = 0, s = 0;
+  if (std::sscanf(col.type.c_str(), "numeric(%d,%d)", &p, &s) != 2) return false;  // unconstrained numeric
+  const int want_int = std::max(p - s, f.type.precision - f.type.scale);
+  const int want_scale = std::max(s, static_cast<int>(f.type.scale));
+  if (want_int == p - s && want_scale == s) return false;
+  const std::string to = "numeric(" + std::to_string(std::min(1000, want_int + want_scale)) + "," + std::to_string(want_scale) + ")";
+  if (schema_evolution_ != "evolve") {
+    return Status::Permanent(Where(t) + ": column " + QuoteIdent(col.name) + " is " + col.type + " but its values are now " +
+                             f.type.ToString() + "; storing them would round or refuse them. schema_evolution is " +
+                             schema_evolution_ + ", so the column is not changed: ALTER it to " + to + " yourself, or use evolve");
+  }
+  Status st = conn_->Exec("ALTER TABLE " + t.qtable + " ALTER COLUMN " + QuoteIdent(col.name) + " TYPE " + to);
+  if (!st.ok()) return st.WithContext("postgres sink: widening column " + QuoteIdent(col.name) + " of " + t.qtable);
+  Info("widened column " + QuoteIdent(col.name) + " of " + t.qtable + " from " + col.type + " to " + to);
+  return true;
+}
+
 Status PostgresSink::CreateOrWiden(Target& t, const Schema& schema) {
   std::set<std::string> seen;
   for (const Field& f : schema.fields()) {
@@ -494,7 +521,11 @@ Status PostgresSink::CreateOrWiden(Target& t, const Schema& schema) {
   }
   bool added = false;
   for (const Field& f : schema.fields()) {
-    if (FindColumn(t, f.name) >= 0) continue;
+    if (int c = FindColumn(t, f.name); c >= 0) {
+      ASSIGN_OR_RETURN(bool widened, WidenDecimal(t, t.columns[static_cast<size_t>(c)], f));
+      added = added || widened;
+      continue;
+    }
     Status st = conn_->Exec("ALTER TABLE " + t.qtable + " ADD COLUMN " + QuoteIdent(f.name) + " " +
                             pg::PgTypeName(f.type));
     if (!st.ok()) {

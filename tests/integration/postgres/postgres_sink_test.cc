@@ -170,6 +170,7 @@ class PostgresSinkTest : public ::testing::Test {
     ConnectorContext ctx;
     ctx.pipeline = pipeline_;
     ctx.base_dir = "/tmp";
+    ctx.schema_evolution = evolution_;
     return info->make_sink(ctx, block);
   }
   std::unique_ptr<Sink> Open(Opts opts, std::vector<std::string> key = {}) {
@@ -191,6 +192,7 @@ class PostgresSinkTest : public ::testing::Test {
   ConnectorRegistry registry_;
   std::unique_ptr<pg::PgConn> admin_;
   std::string schema_, pipeline_;
+  std::string evolution_ = "evolve";
 };
 
 // Every sluice type, written by COPY into the table the sink creates, read back as text.
@@ -274,6 +276,32 @@ TEST_F(PostgresSinkTest, SchemaGrowthAddsColumns) {
   ASSERT_TRUE(sink->Commit(State("s", "{}", 2)).ok());
   EXPECT_EQ(Query("SELECT id, note FROM " + Q("grow") + " ORDER BY id"),
             (Rows{{"1", "NULL"}, {"2", "n"}}));
+}
+
+// A source column widened from numeric(12,2) to numeric(14,3): under evolve the sink widens its
+// column, so 1.125 is stored as it is, not rounded to 1.13; under freeze it stops and says so.
+TEST_F(PostgresSinkTest, WiderDecimalsWidenTheColumnUnderEvolveAndStopOtherwise) {
+  auto sink = Open({{"table", Table("dec")}});
+  ASSERT_TRUE(sink);
+  ASSERT_TRUE(sink->Write(*MakeBatch({{"id", DataType::Int64(), {"1"}}, {"amount", DataType::Decimal(12, 2), {"1.25"}}})).ok());
+  ASSERT_TRUE(sink->Write(*MakeBatch({{"id", DataType::Int64(), {"2"}}, {"amount", DataType::Decimal(14, 3), {"12345678901.125"}}})).ok());
+  ASSERT_TRUE(sink->Commit(State("s", "{}", 2)).ok());
+  EXPECT_EQ(Query("SELECT id, amount::text, pg_typeof(amount)::text, format_type(atttypid, atttypmod) FROM " + Q("dec") +
+                  " JOIN pg_attribute ON attrelid = '" + Q("dec") + "'::regclass AND attname = 'amount' ORDER BY id"),
+            (Rows{{"1", "1.250", "numeric", "numeric(14,3)"}, {"2", "12345678901.125", "numeric", "numeric(14,3)"}}));
+
+  evolution_ = "freeze";
+  Exec("CREATE TABLE " + Q("frozen") + " (id bigint, amount numeric(12,2))");
+  auto frozen = Open({{"table", Table("frozen")}});
+  ASSERT_TRUE(frozen);
+  Status st = frozen->Write(*MakeBatch({{"id", DataType::Int64(), {"1"}}, {"amount", DataType::Decimal(14, 3), {"1.125"}}}));
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("column \"amount\" is numeric(12,2) but its values are now decimal(14,3)"), std::string::npos)
+      << st.message();
+  (void)frozen->Abort();
+  EXPECT_EQ(Query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '" + Q("frozen") +
+                  "'::regclass AND attname = 'amount'"),
+            (Rows{{"numeric(12,2)"}}));
 }
 
 TEST_F(PostgresSinkTest, CheckpointAndCountersCommitWithTheRowsAndAbortDropsBoth) {
