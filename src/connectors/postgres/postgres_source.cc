@@ -25,6 +25,7 @@
 
 #include "config/tls.h"
 #include "connectors/postgres/pg_source_internal.h"
+#include "connectors/postgres/pg_trigger_source.h"
 #include "connectors/sql/table_patterns.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -39,8 +40,9 @@ const OptionSchema& PostgresSourceOptions() {
       TlsOptionSpec(),
       {"mode", OptionType::kEnum, "full",
        "full (a consistent snapshot of the tables), incremental (new and changed rows by a cursor "
-       "column), query (the rows of `query:`) or cdc (every insert, update and delete from the write-ahead log, "
-       "by logical replication).", false, {"full", "incremental", "query", "cdc"}},
+       "column), query (the rows of `query:`), cdc (every insert, update and delete from the write-ahead log, "
+       "by logical replication) or trigger (every insert, update and delete, logged by triggers sluice installs: no "
+       "replication rights needed).", false, {"full", "incremental", "query", "cdc", "trigger"}},
       {"table", OptionType::kString, "", "The table to read (`orders`, `public.orders`); its stream is named as written."},
       {"tables", OptionType::kStringList, "", "Several tables; each is one stream, named as written."},
       {"columns", OptionType::kStringList, "", "The columns to read, in this order. Default: all of them."},
@@ -55,7 +57,7 @@ const OptionSchema& PostgresSourceOptions() {
        "[incremental] Re-read rows whose cursor is this far below the checkpoint (a duration such as 5m for a "
        "time cursor, a number for a numeric one), to catch rows committed late; rows already loaded are skipped."},
       {"poll_interval", OptionType::kDuration, "",
-       "[incremental, query] Keep polling at this interval until stopped. Default: read once and end."},
+       "[incremental, query, trigger] Keep polling at this interval until stopped. Default: read once and end."},
       {"null_cursor", OptionType::kEnum, "error",
        "[incremental] Rows whose cursor is NULL: error (stop the run, with their count), skip (count them as "
        "skipped) or include (load them on every run).", false, {"error", "skip", "include"}},
@@ -633,6 +635,9 @@ void AddPostgresSource(ConnectorRegistry& registry) {
   info.make_source = [](const ConnectorContext& ctx, const ConfigNode& block) -> Result<std::unique_ptr<Source>> {
     if (const ConfigNode* mode = block.Find("mode"); mode && mode->IsScalar() && mode->scalar() == "cdc") {
       return pgsrc::MakeCdcSource(ctx, block);
+    }
+    if (const ConfigNode* mode = block.Find("mode"); mode && mode->IsScalar() && mode->scalar() == "trigger") {
+      return pgsrc::MakeTriggerSource(ctx, block);
     }
     auto s = std::make_unique<pgsrc::PostgresSource>(ctx, block);
     RETURN_IF_ERROR(s->Init());
