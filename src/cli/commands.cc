@@ -288,6 +288,20 @@ int CmdStateShow(const std::string& path, const std::string& stream, const Globa
   nlohmann::json rj = nlohmann::json::array();
   for (const auto& r : *runs) rj.push_back(nlohmann::json::parse(r, nullptr, false));
   j["recent_runs"] = rj;
+  // A replica missing changes that sit in the quarantine differs from its source until they are
+  // replayed (on_violation: quarantine chosen for a replicate sink).
+  nlohmann::json diverged = nlohmann::json::array();
+  const ConfigNode* sink_mode = o.cfg.sink().Find("mode");
+  if (sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate") {
+    auto q = QuarantineStore::Open(o.cfg.quarantine_dir);
+    if (!q.ok()) return Fail(q.status(), "quarantine");
+    auto held = (*q)->CountByStream(o.cfg.name);
+    if (!held.ok()) return Fail(held.status(), "quarantine");
+    for (const auto& [s, n] : *held) {
+      if (stream.empty() || s == stream) diverged.push_back({{"stream", s}, {"quarantined_changes", n}});
+    }
+  }
+  j["diverged"] = diverged;
   if (g.json) {
     std::printf("%s\n", j.dump().c_str());
     return 0;
@@ -316,6 +330,11 @@ int CmdStateShow(const std::string& path, const std::string& stream, const Globa
   for (const auto& s : sch) {
     std::printf("  schema [%s] v%d: %s\n", s["stream"].get<std::string>().c_str(), s["version"].get<int>(),
                 s["schema"].get<std::string>().c_str());
+  }
+  for (const auto& d : diverged) {
+    std::printf("  DIVERGED [%s]: %lld changes are in the quarantine, so the replica differs from the source "
+                "until `sluice quarantine replay` loads them\n",
+                d["stream"].get<std::string>().c_str(), static_cast<long long>(d["quarantined_changes"].get<int64_t>()));
   }
   for (const auto& r : rj) {
     if (r.is_object()) {

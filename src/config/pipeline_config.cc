@@ -305,6 +305,13 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
       }
     }
     if (merged.size() > 0) cfg.declared_schemas[""] = std::move(merged);
+    // A change left out of a replica breaks it (a later update of that key has nothing to update),
+    // so a replicate sink stops on a violation unless the contract chooses quarantine itself; the
+    // quarantined changes then mark their streams as diverged (`state show`) until replayed.
+    const ConfigNode* sink_mode = cfg.sink().Find("mode");
+    if (!contract->on_violation_set && sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate") {
+      contract->on_violation = "fail";
+    }
     cfg.contract = std::make_shared<const Contract>(std::move(contract).value());
   }
   std::vector<ColumnMask> masks;

@@ -32,7 +32,7 @@ const OptionSchema& ContractKeys() {
       {"freshness", OptionType::kMap, "", "{column, max_age}: the newest value must be at most this old at the end of a run."},
       {"completeness", OptionType::kMap, "", "{min_rows, max_null_rate: {column: rate}} judged at the end of a run."},
       {"require_pii_masking", OptionType::kBool, "false", "Every column with `pii:` must be masked by a `mask` transform; checked before any data moves."},
-      {"on_violation", OptionType::kEnum, "quarantine", "quarantine (default), fail (stop the run), or warn (count and load).", false, {"quarantine", "fail", "warn"}},
+      {"on_violation", OptionType::kEnum, "quarantine", "quarantine (default), fail (stop the run), or warn (count and load). A replicate sink defaults to fail: a skipped change breaks the replica.", false, {"quarantine", "fail", "warn"}},
       {"gate", OptionType::kMap, "", "{max_rejected_rate, min_sample}: a commit group rejecting more is rolled back and the run fails."},
       {"schema_evolution", OptionType::kEnum, "evolve", "New columns: evolve (add them), freeze (stop the run), discard_columns (drop their values) or discard_rows (quarantine rows that have them).", false, {"evolve", "freeze", "discard_columns", "discard_rows"}},
   };
@@ -109,6 +109,7 @@ Result<Contract> ContractFromNode(const ConfigNode& root, const std::string& ori
   c.name = o.GetString("contract");
   c.version = static_cast<int>(o.GetInt("version"));
   c.on_violation = o.GetString("on_violation");
+  c.on_violation_set = root.Find("on_violation") != nullptr;
   c.schema_evolution = o.GetString("schema_evolution");
   c.require_pii_masking = o.GetBool("require_pii_masking");
   if (const ConfigNode* cols = root.Find("columns")) {
@@ -534,7 +535,11 @@ Result<RecordBatchPtr> ContractChecker::Check(const RecordBatchPtr& batch, std::
   if (contract_->on_violation == "fail") {
     const Violation& first = violations.front();
     return Status::Permanent("contract " + contract_->name + ": " + origin(first.row) + ": " + first.reason +
-                             " (on_violation: fail)");
+                             (contract_->on_violation_set
+                                  ? " (on_violation: fail)"
+                                  : " (a replicate sink stops on a violation: a skipped change breaks the replica; "
+                                    "on_violation: quarantine in the contract keeps it aside and marks the stream "
+                                    "diverged until it is replayed)"));
   }
   stats_.rows_rejected += bad;
   rejects->reserve(rejects->size() + static_cast<size_t>(bad));

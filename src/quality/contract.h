@@ -61,8 +61,9 @@ struct Contract {
   std::vector<ColumnContract> columns;
   std::vector<ExprRule> rules;
   std::string on_violation = "quarantine";  // quarantine | fail | warn
-  std::string schema_evolution = "evolve";
-  bool require_pii_masking = false;  // every `pii:` column must be covered by a mask transform  // evolve | freeze | discard_columns | discard_rows
+  bool on_violation_set = false;            // written in the contract, not the default
+  std::string schema_evolution = "evolve";  // evolve | freeze | discard_columns | discard_rows
+  bool require_pii_masking = false;  // every `pii:` column must be covered by a mask transform
   // Gate: judged per commit group once it has `gate_min_sample` rows.
   std::optional<double> gate_max_rejected_rate;
   int64_t gate_min_sample = 1000;

@@ -171,6 +171,19 @@ Result<int64_t> QuarantineStore::Count(const std::string& pipeline) {
   return row ? q.ColumnInt64(0) : 0;
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> QuarantineStore::CountByStream(const std::string& pipeline) {
+  ASSIGN_OR_RETURN(SqliteStmt q, db_->Prepare(
+      "SELECT stream, COUNT(*) FROM quarantine WHERE pipeline = ?1 GROUP BY stream ORDER BY stream"));
+  q.BindText(1, pipeline);
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    out.emplace_back(q.ColumnText(0), q.ColumnInt64(1));
+  }
+  return out;
+}
+
 Status QuarantineStore::Clear(const std::string& pipeline, const std::string& stream) {
   ASSIGN_OR_RETURN(SqliteStmt d, db_->Prepare(
       stream.empty() ? "DELETE FROM quarantine WHERE pipeline = ?1"

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/position.h"
@@ -48,6 +49,8 @@ class QuarantineStore {
   Result<std::vector<QuarantineEntry>> SampleOfRule(const std::string& pipeline, const std::string& rule,
                                                     int64_t limit);
   Result<int64_t> Count(const std::string& pipeline);
+  // Rows held per stream (a stream with none is absent).
+  Result<std::vector<std::pair<std::string, int64_t>>> CountByStream(const std::string& pipeline);
   Status Clear(const std::string& pipeline, const std::string& stream);
   // Deletes the listed records unless they were (re)written at or after `before` (a replay that
   // rejected a row again rewrites its record, which must then stay).

@@ -156,12 +156,22 @@ class Attempt {
     };
 
     Group group;
+    const ConfigNode* sink_mode = cfg_.sink().Find("mode");
+    const bool replicate = sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate";
+    bool warned_diverged = false;
     auto commit = [&]() -> Status {
       if (group.empty()) return Status::OK();
       // The rejected rows are kept even when the gate fails, so the user can see why; their ids
       // are deterministic, so the rerun of the group rewrites rather than doubles them.
       if (quarantine_ && !group.rejects.empty()) {
         RETURN_IF_ERROR(quarantine_->Write(cfg_.name, group.rejects, contract_version));
+        if (replicate && !warned_diverged) {
+          warned_diverged = true;
+          log_.Warn("changes of stream " + group.rejects.front().stream +
+                        " went to the quarantine: the replica differs from the source until `sluice quarantine "
+                        "replay` loads them (`sluice state show` lists the diverged streams)",
+                    {});
+        }
       }
       if (cfg_.contract && cfg_.contract->gate_max_rejected_rate && group.counters.rows_in >= cfg_.contract->gate_min_sample) {
         double rate = static_cast<double>(group.counters.rows_quarantined) / static_cast<double>(group.counters.rows_in);

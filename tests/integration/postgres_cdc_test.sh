@@ -10,6 +10,11 @@
 #  1. snapshot then stream: inserts, updates, deletes, a TOASTed text left unchanged by an update
 #     of another column, a key change, ADD COLUMN and DROP COLUMN, a multi-table transaction;
 #     `check` warns about a table without primary key; a second run with nothing new loads nothing.
+#  1b. a watermark snapshot (chunks of 25 keys) of a 30000-row table while a writer updates,
+#     deletes, inserts and re-keys rows, each pipeline killed with -9 mid-copy three times, into a
+#     replicate sink (the replica equals the source) and a changelog sink (each (key, commit LSN)
+#     once, and the last event of every key is the source's row); then a table added to tables:
+#     is copied on its own while the other streams.
 #  2. the walsender is terminated (pg_terminate_backend) under a running `sluice run`: the run
 #     retries, catches up, and SIGTERM ends it with exit 0.
 #  3. pgbench -i, then pgbench under load while four pipelines (one per pgbench table) are killed
@@ -172,26 +177,95 @@ check_eq "partitioned table: the changes of its partitions" "ok" "$J_status"
 check_same "partitioned table" events id
 
 # ---------------------------------------------------------------------------------------------
-section "a copy killed midway resumes after its last committed page"
-src "CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 30000) g;" >/dev/null
+section "watermark snapshot under a concurrent writer, kill -9 mid-copy: replicate and changelog sinks"
+src "CREATE TABLE big (id int PRIMARY KEY, v int, note text);
+     INSERT INTO big SELECT g, 0, md5(g::text) FROM generate_series(1, 30000) g;" >/dev/null
 P3="$T/p3"
-pipeline "$P3" resume id "public.big" "page_size: 100"
+pipeline "$P3" resume id "public.big" "page_size: 25"
 sed -i 's/commit_interval: { time: 1s }/commit_interval: { rows: 300 }/' "$P3/pipeline.yaml"
-start_bg "$P3/run.out" "$P3/run.err" run "$P3/pipeline.yaml" --json
-wait_for 120 has_row "SELECT 1 FROM _sluice_state WHERE pipeline = '${TAG}_resume' AND value LIKE '%\"snapshot\":\"running\"%'"
-kill -9 "$BG"
-wait_bg "$BG"
-COPIED=$(pg "SELECT count(*) FROM $DST.big" 2>/dev/null)
-echo "  (killed after $COPIED of 30000 rows were committed)"
-src "UPDATE big SET v = 'changed' WHERE id % 7 = 0; DELETE FROM big WHERE id % 11 = 0;
-     INSERT INTO big SELECT g, 'new' FROM generate_series(30001, 30500) g;" >/dev/null
-sed -i 's/heartbeat_interval: 1s/heartbeat_interval: 1s, stop_at: caught_up/' "$P3/pipeline.yaml"
+# The same table into a changelog: one row per event (_sluice_seq, op, before, after, source).
+P4="$T/p4"
+pipeline "$P4" log id "public.big" "page_size: 25"
+sed -i -e 's/commit_interval: { time: 1s }/commit_interval: { rows: 300 }/' \
+  -e "s/table: \"$DST.{stream}\", mode: replicate, key: \[id\]/table: \"$DST.{stream}_log\", mode: changelog/" "$P4/pipeline.yaml"
+# The writer: one statement per transaction (so a key appears once per commit LSN): updates,
+# deletes, inserts, key changes, spread over the copy.
+awk 'BEGIN { srand(7); for (i = 1; i <= 1500; i++) {
+  k = int(rand() * 31000) + 1
+  r = i % 5
+  if (r == 0) printf "UPDATE big SET v = v + 1 WHERE id = %d;\n", k
+  else if (r == 1) printf "DELETE FROM big WHERE id = %d;\n", k
+  else if (r == 2) printf "INSERT INTO big VALUES (%d, -1, %c%s%c) ON CONFLICT (id) DO UPDATE SET v = big.v + 100;\n", 30000 + i, 39, "w" i, 39
+  else if (r == 3) printf "UPDATE big SET id = %d WHERE id = %d;\n", 40000 + i, k
+  else printf "UPDATE big SET note = %cn%d%c, v = v * 2 WHERE id = %d;\n", 39, i, 39, k
+  if (i % 25 == 0) print "SELECT pg_sleep(0.05);"
+} }' >"$T/writer.sql"
+psql "$SRC" -XAtq -f "$T/writer.sql" >"$T/writer.log" 2>&1 &
+WRITER=$!
+KILLED=0
+for p in "$P3" "$P4"; do
+  name=$([ "$p" = "$P3" ] && echo resume || echo log)
+  start_bg "$p/run.out" "$p/run.err" run "$p/pipeline.yaml" --json
+  if wait_for 120 has_row "SELECT 1 FROM _sluice_state WHERE pipeline = '${TAG}_$name' AND value LIKE '%\"last_key\"%' AND value LIKE '%\"snapshot\":\"running\"%'"; then
+    KILLED=$((KILLED + 1))
+  fi
+  kill -9 "$BG"
+  wait_bg "$BG"
+done
+check_eq "both runs were killed mid-copy, after a committed chunk" "2" "$KILLED"
+echo "  (killed after $(pg "SELECT count(*) FROM $DST.big" 2>/dev/null) of 30000 rows were in the replica)"
+# Killed again, while the writer goes on: the copy resumes each time from the last committed chunk.
+RESUMED=0
+for round in 1 2; do
+  for p in "$P3" "$P4"; do
+    start_bg "$p/run.out" "$p/run.err" run "$p/pipeline.yaml" --json
+    [ "$round" = 1 ] && wait_for 60 grep -q 'snapshot of' "$p/run.err"
+    rand_sleep 200 800
+    kill -9 "$BG"
+    wait_bg "$BG"
+    [ "$round" = 1 ] && grep -qE 'snapshot of .*after_rows=[1-9]' "$p/run.err" && RESUMED=$((RESUMED + 1))
+  done
+done
+check_eq "both restarted copies resumed after their committed chunks (after_rows > 0)" "2" "$RESUMED"
+wait "$WRITER"
+check_eq "the writer ran to its end" "0" "$?"
+for p in "$P3" "$P4"; do sed -i 's/heartbeat_interval: 1s/heartbeat_interval: 1s, stop_at: caught_up/' "$p/pipeline.yaml"; done
 run_json "$P3/pipeline.yaml"
-check_eq "the resumed run ends ok" "ok" "$J_status"
-check_contains "it resumes the copy in a new snapshot" "$ERR" "new (resumed copy)"
-check_eq "it starts after the committed pages" "yes" \
-  "$(grep -qE 'new \(resumed copy\).*after_rows=[1-9]' <<<"$ERR" && echo yes || echo "no: $ERR")"
-check_same "resumed copy, then the changes made meanwhile" big id
+check_eq "replicate: the resumed run ends ok" "ok" "$J_status"
+check_same "replicate: resumed copy, with the changes made meanwhile" big id
+run_json "$P4/pipeline.yaml"
+check_eq "changelog: the resumed run ends ok" "ok" "$J_status"
+LOG="$DST.big_log"
+check_eq "changelog: each (key, commit LSN) appears once" "0" \
+  "$(pg "SELECT count(*) FROM (SELECT coalesce(after->>'id', before->>'id'), source->>'position' FROM $LOG
+         GROUP BY 1, 2 HAVING count(*) > 1) d")"
+check_eq "changelog: snapshot rows carry op r" "t" "$(pg "SELECT count(*) > 0 FROM $LOG WHERE op = 'r'")"
+check_eq "changelog: no key is read twice by the copy" "0" \
+  "$(pg "SELECT count(*) FROM (SELECT after->>'id' FROM $LOG WHERE op = 'r' GROUP BY 1 HAVING count(*) > 1) d")"
+# The last event of each key, applied: the source's rows exactly.
+SRC_ROWS=$(src "SELECT count(*) || ' ' || md5(coalesce(string_agg(id || '|' || v || '|' || coalesce(note, ''), ',' ORDER BY id), '')) FROM big")
+LOG_ROWS=$(pg "WITH ev AS (SELECT DISTINCT ON (k) k, op, after FROM
+                 (SELECT coalesce(after->>'id', before->>'id')::int k, op, after, _sluice_seq FROM $LOG) x
+                 ORDER BY k, _sluice_seq DESC)
+               SELECT count(*) || ' ' || md5(coalesce(string_agg(k || '|' || (after->>'v') || '|' || coalesce(after->>'note', ''), ',' ORDER BY k), ''))
+               FROM ev WHERE op <> 'd'")
+check_eq "changelog: every row's last event is its final state ($SRC_ROWS)" "$SRC_ROWS" "$LOG_ROWS"
+
+section "a table added to tables: later is copied on its own while the other streams"
+src "CREATE TABLE later (id int PRIMARY KEY, v text); INSERT INTO later SELECT g, 'l' || g FROM generate_series(1, 5000) g;" >/dev/null
+sed -i -e 's/tables: \[public.big\]/tables: [public.big, public.later]/' -e 's/, stop_at: caught_up//' "$P3/pipeline.yaml"
+start_bg "$P3/run.out" "$P3/run.err" run "$P3/pipeline.yaml" --json
+for i in $(seq 1 40); do
+  src "UPDATE big SET v = v + 1 WHERE id = $((i * 37)); INSERT INTO later VALUES ($((6000 + i)), 'new'); UPDATE later SET v = 'u' WHERE id = $((i * 91))" >/dev/null
+  sleep 0.05
+done
+check "the added table is copied" wait_for 120 same_rows later id
+check "the other table kept streaming" wait_for 60 same_rows big id
+kill -TERM "$BG"
+wait_bg "$BG"
+check_eq "SIGTERM ends the run with exit 0" "0" "$BG_RC"
+check_contains "the added table has its own snapshot" "$(cat "$P3/run.err")" 'snapshot of "public"."later"'
+check_not_contains "the other table is not copied again" "$(cat "$P3/run.err")" 'snapshot of "public"."big"'
 
 # ---------------------------------------------------------------------------------------------
 section "the walsender is terminated under a running pipeline"

@@ -1,8 +1,8 @@
 // mode: cdc of the `postgres` source: logical replication with pgoutput (protocol version 1).
 //
 // Lifecycle. Open only looks (catalog, slot, publication, committed positions), so `sluice check`
-// changes nothing. Run creates what is missing (publication, slot), copies the tables that need
-// it (pg_cdc_snapshot.cc), then streams.
+// changes nothing. Run creates what is missing (publication, slot), then streams; the tables that
+// need a copy are read in chunks interleaved with the stream (pg_cdc_snapshot.cc).
 //
 // Exactly-once. Each table's position is the commit LSN of the last source transaction whose
 // rows the sink holds; it is written with the rows (DESIGN.md "Where state lives"). Rows of one
@@ -24,6 +24,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -33,6 +35,7 @@
 #include "connectors/postgres/pg_source_internal.h"
 #include "core/log.h"
 #include "core/strings.h"
+#include "core/values.h"
 #include "state/state_store.h"
 
 namespace sluice::pgsrc {
@@ -165,7 +168,8 @@ CdcSource::CdcSource(ConnectorContext ctx, const ConfigNode& block)
 Status CdcSource::Init() {
   ASSIGN_OR_RETURN(conn_opts_, pg::ParsePgConnOptions(opts_, block_, ctx_.base_dir));
   static const std::set<std::string> kAllowed = {"type", "dsn", "tls", "mode", "table", "tables", "slot", "publication",
-                                                 "heartbeat_interval", "stop_at", "snapshot", "page_size"};
+                                                 "heartbeat_interval", "stop_at", "snapshot", "page_size",
+                                                 "lag_warning", "lag_warning_bytes"};
   for (const auto& [k, v] : block_.entries()) {
     if (!kAllowed.count(k)) return Status::InvalidArgument(v.Where() + ": '" + k + "' does not apply to mode: cdc");
   }
@@ -188,6 +192,8 @@ Status CdcSource::Init() {
   if (publication_.empty()) publication_ = DefaultName(ctx_.pipeline);
   heartbeat_s_ = opts_.GetSeconds("heartbeat_interval");
   if (heartbeat_s_ <= 0) return Status::InvalidArgument(opts_.Node("heartbeat_interval")->Where() + ": must be positive");
+  lag_warning_s_ = opts_.GetSeconds("lag_warning");
+  lag_warning_bytes_ = opts_.GetBytes("lag_warning_bytes");
   stop_at_caught_up_ = opts_.GetString("stop_at") == "caught_up";
   snapshot_initial_ = opts_.GetString("snapshot") == "initial";
   page_size_ = opts_.GetInt("page_size");
@@ -205,6 +211,7 @@ Status CdcSource::Open(const StateMap& committed) {
     database_ = std::string(r.Get(0, 1));
     can_replicate_ = r.Get(0, 2) == "t";
     user_ = std::string(r.Get(0, 3));
+    server_version_ = std::atoi(std::string(r.Get(0, 4)).c_str());
   }
   // What no run can do without: said by `check` as well.
   if (wal_level_ != "logical") {
@@ -322,9 +329,15 @@ std::vector<std::string> CdcSource::DescribePlan() {
     line += t.pk.empty() ? ", no primary key" : ", key (" + Join(t.pk, ", ") + ")";
     line += std::string(", replica identity ") +
             (t.replident == 'd' ? "default" : t.replident == 'f' ? "full" : t.replident == 'i' ? "index" : "nothing");
-    if (!t.state) line += snapshot_initial_ ? ", initial snapshot" : ", stream only (snapshot: never)";
-    else if (!t.state->snapshot_done) line += ", snapshot resumes after " + std::to_string(t.state->snapshot_rows) + " rows";
-    else line += ", streaming from " + LsnText(t.state->lsn);
+    const std::string chunks =
+        t.pk.empty() ? " (in one chunk)" : " (chunks of " + std::to_string(page_size_) + " rows)";
+    if (!t.state) {
+      line += snapshot_initial_ ? ", initial snapshot" + chunks : ", stream only (snapshot: never)";
+    } else if (!t.state->snapshot_done) {
+      line += ", snapshot resumes after " + std::to_string(t.state->snapshot_rows) + " rows" + chunks;
+    } else {
+      line += ", streaming from " + LsnText(t.state->lsn);
+    }
     lines.push_back(line);
     if ((t.replident == 'd' && t.pk.empty()) || t.replident == 'n') {
       lines.push_back("  warning: " + t.qualified + (t.replident == 'n' ? " has REPLICA IDENTITY NOTHING" : " has no primary key") +
@@ -373,34 +386,22 @@ Status CdcSource::Setup() {
                           "SET bytea_output = hex", "SET IntervalStyle = postgres"}) {
     RETURN_IF_ERROR(ReplCommand(*repl_, set).status());
   }
-  bool any_state = false;
   Lsn min_stream = 0;
   bool have_min = false;
   for (const auto& t : tables_) {
     if (!t.state) continue;
-    any_state = true;
     if (!have_min || t.state->lsn < min_stream) min_stream = t.state->lsn;
     have_min = true;
   }
-  if (slot_exists_ && !any_state && snapshot_initial_) {
-    // A slot without any committed position: an earlier first run stopped before its first
-    // commit. Its snapshot is gone, so a new slot exports a new one.
-    ctx_.log->Warn("postgres cdc: slot " + slot_ + " exists but the sink holds no position yet; recreating it for a new snapshot");
-    auto dropped = ReplCommand(*repl_, "DROP_REPLICATION_SLOT " + slot_ + " WAIT");
-    if (!dropped.ok()) return dropped.status();
-    slot_exists_ = false;
-  }
   if (!slot_exists_) {
-    const bool export_snapshot = snapshot_initial_;
-    auto r = ReplCommand(*repl_, "CREATE_REPLICATION_SLOT " + slot_ + " LOGICAL pgoutput " +
-                                     (export_snapshot ? "EXPORT_SNAPSHOT" : "NOEXPORT_SNAPSHOT"));
+    // No exported snapshot: the copy is made of chunks between watermarks (pg_cdc_snapshot.cc).
+    auto r = ReplCommand(*repl_, "CREATE_REPLICATION_SLOT " + slot_ + " LOGICAL pgoutput NOEXPORT_SNAPSHOT");
     if (!r.ok()) {
       return Status(r.status()).WithContext("postgres cdc: creating replication slot " + slot_ +
                                             " (needs the REPLICATION attribute and a free max_replication_slots entry)");
     }
     Lsn consistent = 0;
     if (!ParseLsn(r->Get(0, 1), &consistent)) return Status::Corruption("postgres cdc: bad consistent point from CREATE_REPLICATION_SLOT");
-    exported_snapshot_ = export_snapshot && !r->IsNull(0, 2) ? std::string(r->Get(0, 2)) : "";
     slot_exists_ = true;
     ctx_.log->Info("postgres cdc: created replication slot " + slot_, {{"consistent_point", LsnText(consistent)}});
     for (auto& t : tables_) {
@@ -408,13 +409,12 @@ Status CdcSource::Setup() {
       st.lsn = consistent;
       st.snapshot_done = !snapshot_initial_;
       t.state = st;
-      t.needs_snapshot = snapshot_initial_;
     }
-    return Status::OK();
+    return CheckSnapshotSupport();
   }
-  // An existing slot: tables without a position (added to the pipeline) are copied with a
-  // snapshot taken now, then streamed from where the others are; changes in between are applied
-  // again, which a replicate sink absorbs (README: Change data capture).
+  // An existing slot: tables without a position (added to the pipeline, or a first run that
+  // stopped before its first commit) stream from where the others are, and are copied in chunks
+  // meanwhile, on their own.
   const Lsn from = have_min ? min_stream : slot_confirmed_;
   for (auto& t : tables_) {
     if (!t.state) {
@@ -422,12 +422,16 @@ Status CdcSource::Setup() {
       st.lsn = from;
       st.snapshot_done = !snapshot_initial_;
       t.state = st;
-      t.needs_snapshot = snapshot_initial_;
-    } else {
-      t.needs_snapshot = !t.state->snapshot_done;
     }
   }
-  return Status::OK();
+  return CheckSnapshotSupport();
+}
+
+Status CdcSource::CheckSnapshotSupport() const {
+  if (!SnapshotPending() || server_version_ >= 140000) return Status::OK();
+  return Status::Permanent("postgres cdc: the initial copy needs PostgreSQL 14 or later (its watermarks are logical "
+                           "decoding messages, which pgoutput sends from 14 on); this server is " +
+                           std::to_string(server_version_) + ". Use snapshot: never and copy the tables yourself");
 }
 
 // ---- run ----
@@ -439,7 +443,6 @@ void CdcSource::SaveSchema(const CdcTable& t) {
 Status CdcSource::Run(Emitter& out) {
   for (const auto& t : tables_) SaveSchema(t);
   Status st = Setup();
-  if (st.ok()) st = RunSnapshots(out);
   if (st.ok()) st = Stream(out);
   if (st.IsCancelled()) return Status::OK();
   return st;
@@ -450,8 +453,9 @@ void CdcSource::OnCommitted(const std::vector<SourcePosition>& positions) {
   if (ctx_.dry_run) return;
   for (const auto& p : positions) {
     if (p.key != kCdcKey) continue;
+    // Every table streams from the start, copy or not: its commit LSN is confirmed as it goes.
     auto s = CdcState::FromJson(p.value);
-    if (!s || !s->snapshot_done) continue;
+    if (!s) continue;
     const Lsn flush = s->end_lsn ? s->end_lsn : s->lsn;
     Lsn cur = confirmed_.load();
     while (flush > cur && !confirmed_.compare_exchange_weak(cur, flush)) {
@@ -469,7 +473,7 @@ Status CdcSource::FlushAll(Emitter& out, bool boundary, bool flush) {
   env.bytes_in = pending_bytes_;
   pending_bytes_ = 0;
   for (auto& t : tables_) {
-    if (!t.state || !t.state->snapshot_done) continue;
+    if (!t.state) continue;
     env.positions.push_back({t.stream, kCdcKey, t.state->ToJson()});
   }
   env.boundary = true;
@@ -622,6 +626,7 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
   if (ch.new_tuple.size() > n || ch.old_tuple.size() > n) {
     return Status::Corruption("postgres cdc: a change of " + t.stream + " has more values than its relation has columns");
   }
+  if (chunk_ && chunk_->table == it->second) NoteChunkChange(t, ch);
   RecordBatch::ChangeSource base;
   base.position = txn_lsn_text_;
   base.txid = txn_.xid;
@@ -636,6 +641,10 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
   }
   // Update. An old key ('K') means the key changed; with the whole old row ('O') compare the key.
   bool key_changed = ch.old_kind == 'K';
+  // While the table is being copied the row may not be in the sink yet (its chunk comes later,
+  // or drops it for this very change): a TOAST value the server did not send is read from the
+  // table, as for a key change below.
+  const bool fill = !t.state->snapshot_done;
   if (ch.old_kind == 'O') {
     for (size_t c = 0; c < n && c < ch.old_tuple.size() && c < ch.new_tuple.size(); ++c) {
       if (!t.cols[c].key || ch.new_tuple[c].kind == 'u') continue;
@@ -646,12 +655,12 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
   const po::Tuple* new_tuple = &ch.new_tuple;
   po::Tuple filled;
   PgResult fetched;  // owns the bytes `filled` points into
-  if (key_changed) {
+  if (key_changed || fill) {
     // The row moved to another key: delete the old key, then the new row. The new key holds no
-    // row yet, so a TOAST value the server did not send cannot be left "unchanged" there: it is
-    // read from the table by the new key (its current value; any later change follows in the
-    // stream, so the replica converges to the source).
-    AppendRow(t, 'd', ch.old_tuple, nullptr, before, base);
+    // row yet (nor, during the copy, may the old one), so a TOAST value the server did not send
+    // cannot be left "unchanged" there: it is read from the table by the new key (its current
+    // value; any later change follows in the stream, so the replica converges to the source).
+    if (key_changed) AppendRow(t, 'd', ch.old_tuple, nullptr, before, base);
     RETURN_IF_ERROR(FillUnchanged(t, ch, &filled, &fetched));
     if (!filled.empty()) new_tuple = &filled;
   }
@@ -702,10 +711,26 @@ void CdcSource::LogLag() {
                         "(pg_current_wal_lsn() - restart_lsn)::bigint FROM pg_replication_slots WHERE slot_name = $1",
                         {slot_});
   if (!r.ok() || r->rows() == 0) return;
-  ctx_.log->Info("postgres cdc: slot " + slot_ + " lag",
-                 {{"confirmed_lag_bytes", std::string(r->Get(0, 0))},
-                  {"retained_wal_bytes", std::string(r->Get(0, 1))},
-                  {"confirmed", LsnText(confirmed_.load())}});
+  const Lsn confirmed = confirmed_.load();
+  while (!unconfirmed_.empty() && unconfirmed_.front().first <= confirmed) unconfirmed_.pop_front();
+  const double lag_s =
+      unconfirmed_.empty() ? 0.0 : std::max<double>(0, static_cast<double>(NowPgUs() + po::kPgEpochUnixUs - unconfirmed_.front().second) / 1e6);
+  int64_t retained = 0;
+  (void)ParseInt64(r->Get(0, 1), &retained);
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.3f", lag_s);
+  Logger::Fields f = {{"lag_seconds", secs},
+                      {"confirmed_lag_bytes", std::string(r->Get(0, 0))},
+                      {"retained_wal_bytes", std::string(r->Get(0, 1))},
+                      {"confirmed", LsnText(confirmed)}};
+  if (lag_s > lag_warning_s_ || retained > lag_warning_bytes_) {
+    ctx_.log->Warn("postgres cdc: slot " + slot_ + " is lagging (over lag_warning or lag_warning_bytes): the sink is " +
+                       "slower than the source's writes, or the pipeline was stopped; the slot keeps WAL on the server "
+                       "until the changes are committed",
+                   f);
+  } else {
+    ctx_.log->Info("postgres cdc: slot " + slot_ + " lag", f);
+  }
 }
 
 Status CdcSource::Stream(Emitter& out) {
@@ -722,8 +747,10 @@ Status CdcSource::Stream(Emitter& out) {
     if (!ParseLsn(r.Get(0, 0), &target)) return Status::Corruption("postgres cdc: bad pg_current_wal_lsn()");
   }
   std::string pubs = QuoteIdent(publication_);
+  // messages: the snapshot's watermarks (PostgreSQL 14+).
   const std::string sql = "START_REPLICATION SLOT " + slot_ + " LOGICAL " + LsnText(start) +
-                          " (proto_version '1', publication_names " + pg::QuoteLiteral(pubs) + ")";
+                          " (proto_version '1', publication_names " + pg::QuoteLiteral(pubs) +
+                          (server_version_ >= 140000 ? ", messages 'true'" : "") + ")";
   for (int attempt = 0;; ++attempt) {
     PGresult* res = PQexec(repl_->raw(), sql.c_str());
     PgResult owned(res);
@@ -766,6 +793,8 @@ Status CdcSource::Stream(Emitter& out) {
   const auto heartbeat = std::chrono::duration<double>(heartbeat_s_);
   const auto status_every = std::chrono::duration<double>(std::min(heartbeat_s_, 10.0));
   while (!done) {
+    // The next snapshot chunk: its watermarks are then on their way down the stream.
+    if (!chunk_ && SnapshotPending()) RETURN_IF_ERROR(StartChunk());
     char* buf = nullptr;
     const int n = PQgetCopyData(repl_->raw(), &buf, /*async=*/1);
     if (n > 0) {
@@ -787,7 +816,9 @@ Status CdcSource::Stream(Emitter& out) {
         if (st.ok()) st = OnMessage(msg, out);
         PQfreemem(buf);
         RETURN_IF_ERROR(st);
-        if (msg.type == 'C' && stop_at_caught_up_ && msg.commit.end_lsn >= target) done = true;
+        if (msg.type == 'C' && stop_at_caught_up_ && msg.commit.end_lsn >= target && !SnapshotPending()) {
+          done = true;
+        }
       }
     } else if (n == 0) {
       // Nothing buffered: the stream is idle for now. Whole transactions go out without waiting.
@@ -813,7 +844,7 @@ Status CdcSource::Stream(Emitter& out) {
     }
     if (!in_txn_) {
       if (pending_rows_ >= kBatchRows / 2 || pending_bytes_ >= kBatchBytes * 4) RETURN_IF_ERROR(FlushAll(out, true, false));
-      if (stop_at_caught_up_ && idle_lsn >= target) done = true;
+      if (stop_at_caught_up_ && idle_lsn >= target && !SnapshotPending()) done = true;
       if (out.StopRequested()) done = true;
     }
     const auto now = Clock::now();
@@ -828,8 +859,9 @@ Status CdcSource::Stream(Emitter& out) {
         // Store it, so the slot advances once the sink commits it.
         // A commit record may start exactly at the keepalive's position and not be sent yet:
         // the stored commit LSN is one below it (every commit LSN up to it has been seen).
+        // A chunk in flight is not in the position: after a restart it is selected again.
         for (auto& t : tables_) {
-          if (t.state->snapshot_done && idle_lsn - 1 > t.state->lsn) {
+          if (idle_lsn - 1 > t.state->lsn) {
             t.state->lsn = idle_lsn - 1;
             t.state->end_lsn = idle_lsn;
           }
@@ -873,17 +905,27 @@ Status CdcSource::OnMessage(const po::Message& m, Emitter& out) {
     case 'C': {
       in_txn_ = false;
       for (auto& t : tables_) {
-        if (t.state->snapshot_done && m.commit.commit_lsn > t.state->lsn) {
+        if (m.commit.commit_lsn > t.state->lsn) {
           t.state->lsn = m.commit.commit_lsn;
           t.state->end_lsn = m.commit.end_lsn;
         }
       }
       position_end_ = std::max(position_end_, m.commit.end_lsn);
       pending_positions_ = true;
+      {
+        const int64_t at = m.commit.commit_time + po::kPgEpochUnixUs;
+        if (!unconfirmed_.empty() && at - unconfirmed_.back().second < 100000) {
+          unconfirmed_.back().first = m.commit.end_lsn;
+        } else {
+          unconfirmed_.emplace_back(m.commit.end_lsn, at);
+        }
+      }
       return Status::OK();
     }
     case 'R':
       return OnRelation(m.relation, out);
+    case 'M':
+      return OnWatermark(m.message, out);
     case 'I':
     case 'U':
     case 'D':

@@ -7,11 +7,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -25,8 +27,9 @@ inline constexpr char kCdcKey[] = "cdc";
 
 // A table's checkpoint: `lsn` is the commit LSN of the last transaction the sink holds (every
 // transaction at or below it is skipped), `end_lsn` where that commit record ends (what the
-// server is told). While the initial copy runs, `lsn` is where streaming will start and
-// `last_key` the last key copied.
+// server is told). While the initial copy runs (`snapshot_done` false) the table streams all the
+// same; `last_key` is the last key of the last chunk in the sink and `snapshot_rows` the rows
+// copied so far.
 struct CdcState {
   pg::pgoutput::Lsn lsn = 0;
   pg::pgoutput::Lsn end_lsn = 0;
@@ -56,13 +59,34 @@ struct CdcTable {
   std::vector<CdcColumn> cols;
   SchemaPtr schema;
   std::optional<CdcState> state;
-  bool needs_snapshot = false;
   // Rows decoded and not yet emitted.
   std::unique_ptr<RecordBatchBuilder> builder;
   std::vector<char> ops;
   std::vector<std::vector<uint8_t>> unchanged;
   std::vector<RecordBatch::ChangeSource> changes;
   std::vector<RejectedRow> rejects;
+};
+
+// The snapshot chunk in flight (pg_cdc_snapshot.cc; README.md, "Initial snapshot"): the rows
+// selected between a low and a high watermark written into the WAL. While the stream is between
+// the two, every key a change touches is dropped from it; at the high watermark the rest goes out
+// as op `r`.
+struct CdcChunk {
+  size_t table = 0;
+  std::string low, high;  // the contents of the two watermark messages
+  bool low_seen = false;
+  std::vector<std::string> columns;  // the table's columns when the rows were selected
+  PgResult rows;
+  std::vector<char> dropped;                    // per row
+  std::unordered_map<std::string, int> by_key;  // EncodedKey -> row
+  bool keyed = true;
+  bool spoiled = false;  // a keyless table changed in the window: it is selected again
+  std::optional<KeyText> last_key;  // the last selected key (before any drop)
+  // The SELECT's snapshot (pg_current_snapshot): a transaction it did not see may not be
+  // overwritten by the selected rows, wherever the stream has it.
+  uint32_t xmin = 0, xmax = 0;
+  std::set<uint32_t> xip;
+  bool Sees(uint32_t xid) const;
 };
 
 // A replication-protocol command (simple query protocol) on a replication connection.
@@ -84,11 +108,18 @@ class CdcSource : public Source {
   Status LostSlot() const;
   Status EnsurePublication();
   Status Setup();
+  Status CheckSnapshotSupport() const;
   void SaveSchema(const CdcTable& t);
   // pg_cdc_snapshot.cc
-  Status RunSnapshots(Emitter& out);
-  Status SnapshotTable(CdcTable& t, Emitter& out);
-  Status EmitTablePosition(CdcTable& t, Emitter& out, bool boundary);
+  bool SnapshotPending() const;
+  // Writes the low watermark, selects the next chunk of the first table whose copy is not done,
+  // writes the high watermark.
+  Status StartChunk();
+  Status EmitWatermark(const std::string& content);
+  // A change of the chunk's table, seen by the stream: drops the keys it touched.
+  void NoteChunkChange(const CdcTable& t, const pg::pgoutput::RowChange& ch);
+  // A logical decoding message; at the chunk's high watermark its remaining rows are appended.
+  Status OnWatermark(const pg::pgoutput::LogicalMessage& m, Emitter& out);
   // Streaming.
   Status Stream(Emitter& out);
   Status OnMessage(const pg::pgoutput::Message& m, Emitter& out);
@@ -118,14 +149,17 @@ class CdcSource : public Source {
 
   std::unique_ptr<PgConn> meta_;  // catalog, publication, lag
   std::unique_ptr<PgConn> repl_;  // replication=database
-  std::unique_ptr<PgConn> snap_;  // the initial copy's transaction
+  std::unique_ptr<PgConn> snap_;  // watermarks and snapshot chunks
   std::string wal_level_, database_, user_;
+  int server_version_ = 0;
   bool can_replicate_ = false;
   bool has_partitioned_ = false;
   bool slot_exists_ = false, slot_lost_ = false, publication_exists_ = false;
   pg::pgoutput::Lsn slot_confirmed_ = 0;
   std::vector<std::string> missing_from_publication_;
-  std::string exported_snapshot_;
+  std::optional<CdcChunk> chunk_;
+  std::string run_id_;  // tells this run's watermarks from those of earlier runs
+  int64_t chunk_seq_ = 0;
   std::map<unsigned, PgTypeInfo> types_;
 
   std::vector<CdcTable> tables_;
@@ -147,6 +181,12 @@ class CdcSource : public Source {
   int64_t skipped_rows_ = 0;
   Clock::time_point last_flush_, last_status_;
   std::vector<size_t> unchanged_cols_;
+  // Commit times of transactions not yet confirmed, grouped by 100 ms of commit time: (end LSN of
+  // the group's last transaction, commit time of its first, µs since the Unix epoch). The lag in
+  // seconds is the age of the oldest.
+  std::deque<std::pair<pg::pgoutput::Lsn, int64_t>> unconfirmed_;
+  double lag_warning_s_ = 300;
+  int64_t lag_warning_bytes_ = int64_t{1} << 30;
   // Acknowledged by the sink (OnCommitted).
   std::atomic<pg::pgoutput::Lsn> confirmed_{0};
   std::atomic<int64_t> committed_groups_{0};

@@ -229,9 +229,20 @@ Status DecodeInto(std::string_view bytes, Message* m) {
       for (uint32_t i = 0; i < n && r.ok(); ++i) m->truncate.relids.push_back(r.U32());
       break;
     }
+    case 'M': {
+      // Protocol version 1 (no streamed transactions): flags, LSN, prefix, content length, content.
+      LogicalMessage& lm = m->message;
+      lm.transactional = (r.U8() & 1) != 0;
+      lm.lsn = r.U64();
+      lm.prefix = r.Str();
+      const uint32_t n = r.U32();
+      if (!r.ok()) return Malformed('M', "truncated header");
+      lm.content = r.Bytes(n);
+      if (!r.ok()) return Malformed('M', "content shorter than its length " + std::to_string(n));
+      break;
+    }
     case 'O':
     case 'Y':
-    case 'M':
       return Status::OK();
     default:
       return Malformed(0, "unknown message type '" + std::string(1, m->type) + "'");

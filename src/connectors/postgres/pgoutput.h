@@ -2,7 +2,7 @@
 // The pure part of PostgreSQL logical replication: the framing of the replication COPY stream
 // (XLogData 'w', primary keepalive 'k', standby status update 'r') and the messages of the
 // `pgoutput` plugin, protocol version 1 (Begin, Commit, Relation, Insert, Update, Delete,
-// Truncate, and the ignored Origin, Type and Message). No server and no libpq: unit-tested with
+// Truncate, logical decoding Message, and the ignored Origin and Type). No server and no libpq: unit-tested with
 // hand-built bytes (tests/connectors/postgres/pgoutput_test.cc).
 //
 // Decoded messages hold string_views into the bytes they were decoded from; they are valid as
@@ -101,15 +101,26 @@ struct Truncate {
   std::vector<uint32_t> relids;
 };
 
+// A logical decoding message (pg_logical_emit_message), sent when START_REPLICATION asks for
+// `messages 'true'` (PostgreSQL 14+). A transactional one arrives inside its transaction's
+// Begin/Commit, in commit order; a non-transactional one arrives on its own, where it was written.
+struct LogicalMessage {
+  bool transactional = false;
+  Lsn lsn = 0;              // where the message was written
+  std::string_view prefix;  // e.g. "sluice"
+  std::string_view content;
+};
+
 struct Message {
-  // 'B' begin, 'C' commit, 'R' relation, 'I'/'U'/'D' row change, 'T' truncate; 'O' origin,
-  // 'Y' type and 'M' logical decoding message are recognised and carry nothing here.
+  // 'B' begin, 'C' commit, 'R' relation, 'I'/'U'/'D' row change, 'T' truncate, 'M' logical
+  // decoding message; 'O' origin and 'Y' type are recognised and carry nothing here.
   char type = 0;
   Begin begin;
   Commit commit;
   Relation relation;
   RowChange change;
   Truncate truncate;
+  LogicalMessage message;  // views into the decoded bytes
 };
 
 // Decodes one pgoutput message. Unknown message types are an error naming the byte.

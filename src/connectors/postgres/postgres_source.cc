@@ -52,7 +52,8 @@ const OptionSchema& PostgresSourceOptions() {
        "[incremental, query] The column that grows with every insert and update: a timestamp, a date or a number."},
       {"key", OptionType::kStringList, "",
        "[incremental] Tie-breaker columns after the cursor, unique together. Default: the primary key."},
-      {"page_size", OptionType::kInt, "65536", "[incremental, query] Rows fetched per round trip (and per batch)."},
+      {"page_size", OptionType::kInt, "65536",
+       "[incremental, query, cdc] Rows fetched per round trip (and per batch); in cdc, rows per snapshot chunk."},
       {"lookback", OptionType::kString, "",
        "[incremental] Re-read rows whose cursor is this far below the checkpoint (a duration such as 5m for a "
        "time cursor, a number for a numeric one), to catch rows committed late; rows already loaded are skipped."},
@@ -75,11 +76,16 @@ const OptionSchema& PostgresSourceOptions() {
       {"heartbeat_interval", OptionType::kDuration, "10s",
        "[cdc] How often the position is acknowledged to the server and slot lag logged; on a quiet database the "
        "slot still advances at this pace."},
+      {"lag_warning", OptionType::kDuration, "5m",
+       "[cdc] Warn when the oldest change not yet committed to the sink is older than this (commit time to now)."},
+      {"lag_warning_bytes", OptionType::kSize, "1GiB",
+       "[cdc] Warn when the slot holds back more WAL than this (the server cannot recycle it)."},
       {"stop_at", OptionType::kEnum, "never",
        "[cdc] never (stream until stopped) or caught_up (end once the changes committed before the run started "
        "are loaded).", false, {"never", "caught_up"}},
       {"snapshot", OptionType::kEnum, "initial",
-       "[cdc] initial (first copy the existing rows, as op r, then stream) or never (stream changes only).",
+       "[cdc] initial (copy the existing rows, as op r, in key-ordered chunks interleaved with the stream) or never "
+       "(stream changes only).",
        false, {"initial", "never"}},
   };
   return schema;

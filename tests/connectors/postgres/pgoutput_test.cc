@@ -207,12 +207,47 @@ TEST(PgOutputMessages, RejectsUnknownAndBadTupleKinds) {
   Bytes l;
   l.C('I').U32(1).C('N').U16(1).C('t').U32(100).C('a');
   EXPECT_FALSE(Decode(l.str()).ok());
-  // Origin, type and logical messages are recognised and ignored.
+  // Origin and type messages are recognised and ignored.
   Bytes o;
   o.C('O').U64(1).Str("origin");
   auto m = Decode(o.str());
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->type, 'O');
+}
+
+TEST(PgOutputMessages, DecodesLogicalDecodingMessages) {
+  // pg_logical_emit_message(true, 'sluice', 'low:7'): flags, LSN, prefix, length, content.
+  Bytes b;
+  b.C('M').C(1).U64(0x16B3748).Str("sluice").U32(5);
+  std::string bytes = b.str() + "low:7";
+  auto m = Decode(bytes);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->type, 'M');
+  EXPECT_TRUE(m->message.transactional);
+  EXPECT_EQ(m->message.lsn, 0x16B3748ULL);
+  EXPECT_EQ(m->message.prefix, "sluice");
+  EXPECT_EQ(m->message.content, "low:7");
+  // Non-transactional, empty content; the content may hold any bytes, NUL included.
+  Bytes e;
+  e.C('M').C(0).U64(1).Str("other").U32(0);
+  m = Decode(e.str());
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_FALSE(m->message.transactional);
+  EXPECT_EQ(m->message.prefix, "other");
+  EXPECT_TRUE(m->message.content.empty());
+  Bytes z;
+  z.C('M').C(1).U64(1).Str("p").U32(3);
+  m = Decode(z.str() + std::string("a\0b", 3));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->message.content, std::string_view("a\0b", 3));
+  // Truncated: content shorter than its length, a prefix without its NUL, no length at all.
+  EXPECT_FALSE(Decode(b.str() + "low").ok());
+  Bytes np;
+  np.C('M').C(1).U64(1);
+  EXPECT_FALSE(Decode(np.str() + "sluice").ok());
+  Bytes nl;
+  nl.C('M').C(1).U64(1).Str("sluice").U16(0);
+  EXPECT_FALSE(Decode(nl.str()).ok());
 }
 
 TEST(PgOutputValues, DecodesTextFormsIntoTypedColumns) {

@@ -6,11 +6,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "connectors/connector.h"
@@ -121,6 +125,7 @@ class PostgresCdcTest : public ::testing::Test {
     add("slot", name_);
     add("publication", name_);
     add("stop_at", "caught_up");
+    for (const auto& [k, v] : extra_) add(k, v);
     ConfigNode list;
     list.SetKind(ConfigNode::Kind::kList);
     list.SetLocation("source.tables", 3);
@@ -142,6 +147,7 @@ class PostgresCdcTest : public ::testing::Test {
   }
 
   ConnectorRegistry registry_;
+  std::map<std::string, std::string> extra_;  // more source options
   std::unique_ptr<pg::PgConn> admin_;
   std::string name_, schema_;
   FILE* log_file_ = nullptr;
@@ -265,6 +271,187 @@ TEST_F(PostgresCdcTest, ATransactionAtOrBelowTheStoredPositionIsSkipped) {
   rows = again.Rows();
   ASSERT_EQ(rows.size(), 1u) << "the server sends both again; the first is skipped";
   EXPECT_EQ(rows[0].json, R"({"id":2,"v":2})");
+}
+
+// Emits like the runtime, and dies (an error out of Emit) once the boundaries it acknowledged
+// hold `die_after_reads` snapshot rows: what it keeps is what a sink would have committed, the
+// envelopes up to the last boundary.
+class DyingCollector : public CdcCollector {
+ public:
+  int64_t die_after_reads = -1;
+  Status Emit(Envelope env) override {
+    if (die_after_reads >= 0 && committed_reads >= die_after_reads) return Status::Transient("killed");
+    if (env.batch) {
+      for (int64_t r = 0; r < env.batch->num_rows(); ++r) reads += env.batch->op(r) == 'r';
+    }
+    const bool boundary = env.boundary && !env.positions.empty();
+    RETURN_IF_ERROR(CdcCollector::Emit(std::move(env)));
+    if (boundary) {
+      committed = envelopes.size();
+      committed_reads = reads;
+    }
+    return Status::OK();
+  }
+  void KeepCommitted() { envelopes.resize(committed); }
+  size_t committed = 0;
+  int64_t reads = 0, committed_reads = 0;
+};
+
+// The changelog of `rows` applied in order: key -> row JSON (deleted keys absent). Counts a
+// (key, position) seen twice, and a snapshot row that goes back in time: one that differs from
+// the key's last event before it (a snapshot row is read after those events, and a change
+// between the watermarks drops it).
+struct Replay {
+  std::map<int64_t, std::string> replica;
+  std::map<int64_t, std::string> last;  // the last event's row, "deleted" after a delete
+  std::set<std::pair<int64_t, std::string>> seen;
+  int duplicates = 0, stale = 0;
+  void Apply(const std::vector<Row>& rows) {
+    for (const auto& r : rows) {
+      const auto j = nlohmann::json::parse(r.op == 'd' ? r.change.before : r.json);
+      const int64_t id = j["id"].get<int64_t>();
+      if (!seen.insert({id, r.change.position}).second) ++duplicates;
+      if (r.op == 'r' && last.count(id) && last[id] != r.json) {
+        if (++stale <= 5) ADD_FAILURE() << "snapshot row " << r.json << " after the event " << last[id];
+      }
+      if (r.op == 'd') {
+        replica.erase(id);
+        last[id] = "deleted";
+      } else {
+        replica[id] = r.json;
+        last[id] = r.json;
+      }
+    }
+  }
+};
+
+TEST_F(PostgresCdcTest, WatermarkChunksUnderConcurrentChangesResumeFromTheLastCommittedChunk) {
+  Exec("CREATE TABLE w (id int PRIMARY KEY, v int)");
+  Exec("INSERT INTO w SELECT g, 0 FROM generate_series(1, 3000) g");
+  extra_["page_size"] = "100";
+  // A writer on its own connection: one key per transaction, while the copy runs.
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    pg::PgConnOptions o;
+    o.dsn = Dsn();
+    auto c = pg::PgConn::Connect(o);
+    if (!c.ok()) return;
+    for (int i = 1; !stop.load(); ++i) {
+      const int k = (i * 7919) % 3400 + 1;
+      std::string sql;
+      switch (i % 4) {
+        case 0: sql = "UPDATE " + schema_ + ".w SET v = v + 1 WHERE id = " + std::to_string(k); break;
+        case 1: sql = "DELETE FROM " + schema_ + ".w WHERE id = " + std::to_string(k); break;
+        case 2: sql = "INSERT INTO " + schema_ + ".w VALUES (" + std::to_string(k) + ", -1) ON CONFLICT (id) DO UPDATE SET v = w.v + 100"; break;
+        default: sql = "UPDATE " + schema_ + ".w SET v = v * 2 WHERE id = " + std::to_string(3001 - k % 3000); break;
+      }
+      if (i % 10 == 5) {
+        // Keys in every chunk, in a transaction that holds the table while the copy's SELECT
+        // (its snapshot taken) waits: the selected rows are older than these changes, which
+        // land between the watermarks.
+        sql = "BEGIN; LOCK TABLE " + schema_ + ".w IN ACCESS EXCLUSIVE MODE; UPDATE " + schema_ +
+              ".w SET v = v + 1000 WHERE id % 40 = " + std::to_string((i / 10) % 40) + "; SELECT pg_sleep(0.02); COMMIT";
+      }
+      if ((*c)->Exec(sql).ok()) writes.fetch_add(1);
+      if (i % 20 == 0) usleep(1000);
+    }
+  });
+  // First run: killed after a few committed chunks.
+  DyingCollector first;
+  first.die_after_reads = 500;
+  Status st = RunOnce({"w"}, {}, first);
+  EXPECT_FALSE(st.ok()) << "the collector kills the run";
+  first.KeepCommitted();
+  const StateMap mid = first.State();
+  ASSERT_EQ(mid.count({"w", "cdc"}), 1u);
+  const auto mid_state = nlohmann::json::parse(mid.at({"w", "cdc"}));
+  ASSERT_EQ(mid_state["snapshot"], "running") << mid_state.dump();
+  ASSERT_TRUE(mid_state.contains("last_key")) << mid_state.dump();
+  const int64_t copied = mid_state.value("snapshot_rows", int64_t{0});
+  EXPECT_GT(copied, 0);
+  // Second run resumes after the last committed chunk, the writer still going.
+  DyingCollector second;
+  st = RunOnce({"w"}, mid, second);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  stop.store(true);
+  writer.join();
+  EXPECT_GT(writes.load(), 0);
+  // Third run: the changes made after the second caught up.
+  DyingCollector third;
+  st = RunOnce({"w"}, second.State(), third);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(nlohmann::json::parse(third.State().at({"w", "cdc"}))["snapshot"], "done");
+
+  int64_t reads = 0, resumed_first_key = -1, first_run_last_key = -1;
+  for (const auto& r : first.Rows()) {
+    if (r.op == 'r') ++reads, first_run_last_key = nlohmann::json::parse(r.json)["id"].get<int64_t>();
+  }
+  for (const auto& r : second.Rows()) {
+    if (r.op == 'r') {
+      ++reads;
+      if (resumed_first_key < 0) resumed_first_key = nlohmann::json::parse(r.json)["id"].get<int64_t>();
+    }
+  }
+  Replay replay;
+  replay.Apply(first.Rows());
+  replay.Apply(second.Rows());
+  replay.Apply(third.Rows());
+  const auto& replica = replay.replica;
+  EXPECT_EQ(replay.duplicates, 0) << "a (key, commit LSN) went out twice";
+  EXPECT_EQ(replay.stale, 0) << "snapshot rows older than changes already emitted";
+  // The last selected key (the checkpoint) may have been dropped from its chunk by a change.
+  const int64_t checkpoint_key = std::stoll(mid_state["last_key"][0].get<std::string>());
+  EXPECT_GE(checkpoint_key, first_run_last_key);
+  EXPECT_GT(resumed_first_key, checkpoint_key) << "the resumed copy starts after the last committed chunk";
+  EXPECT_LE(reads, 3400);
+  // The changelog, applied in order, is the table.
+  auto r = admin_->Query("SELECT id, v FROM " + schema_ + ".w ORDER BY id");
+  ASSERT_TRUE(r.ok());
+  std::map<int64_t, std::string> source;
+  for (int i = 0; i < r->rows(); ++i) {
+    source[std::stoll(std::string(r->Get(i, 0)))] = "{\"id\":" + std::string(r->Get(i, 0)) + ",\"v\":" + std::string(r->Get(i, 1)) + "}";
+  }
+  EXPECT_EQ(replica.size(), source.size());
+  int differ = 0;
+  for (const auto& [k, v] : source) {
+    auto it = replica.find(k);
+    if (it == replica.end() || it->second != v) {
+      if (++differ <= 5) ADD_FAILURE() << "key " << k << ": source " << v << ", replica " << (it == replica.end() ? "none" : it->second);
+    }
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+TEST_F(PostgresCdcTest, ATableAddedLaterIsCopiedAloneWhileTheOtherStreams) {
+  Exec("CREATE TABLE a (id int PRIMARY KEY, v int)");
+  Exec("INSERT INTO a SELECT g, g FROM generate_series(1, 50) g");
+  Exec("CREATE TABLE b (id int PRIMARY KEY, v int)");
+  Exec("INSERT INTO b SELECT g, g FROM generate_series(1, 250) g");
+  Exec("CREATE TABLE nk (v int)");
+  Exec("INSERT INTO nk SELECT generate_series(1, 30)");
+  extra_["page_size"] = "100";
+  CdcCollector first;
+  ASSERT_TRUE(RunOnce({"a"}, {}, first).ok());
+  EXPECT_EQ(first.Rows().size(), 50u);
+  Exec("UPDATE a SET v = -v WHERE id <= 3");
+  CdcCollector second;
+  Status st = RunOnce({"a", "b", "nk"}, first.State(), second);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  int a_changes = 0, a_reads = 0, b_reads = 0, nk_reads = 0;
+  for (const auto& r : second.Rows()) {
+    if (r.stream == "a") (r.op == 'r' ? a_reads : a_changes)++;
+    if (r.stream == "b" && r.op == 'r') ++b_reads;
+    if (r.stream == "nk" && r.op == 'r') ++nk_reads;
+  }
+  EXPECT_EQ(a_reads, 0) << "the table already copied is not copied again";
+  EXPECT_EQ(a_changes, 3);
+  EXPECT_EQ(b_reads, 250) << "the added table is copied, in chunks";
+  EXPECT_EQ(nk_reads, 30) << "a table without primary key is copied in one chunk";
+  const StateMap st2 = second.State();
+  for (const char* t : {"a", "b", "nk"}) {
+    EXPECT_EQ(nlohmann::json::parse(st2.at({t, "cdc"}))["snapshot"], "done") << t;
+  }
 }
 
 }  // namespace
