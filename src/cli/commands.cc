@@ -470,8 +470,9 @@ int CmdQuarantineReplay(const std::string& path, const GlobalFlags& g, Logger& l
   opts.run_level_checks = false;
   log.Info("replaying the quarantine of pipeline " + cfg.name + " through its current contract");
   if (const ConfigNode* mode = cfg.sink().Find("mode");
-      mode && mode->IsScalar() && mode->scalar() == "upsert" && cfg.sink().Find("version") == nullptr) {
-    log.Warn("the sink upserts without version:, so a replayed row replaces the stored row of its key even when "
+      mode && mode->IsScalar() && (mode->scalar() == "upsert" || mode->scalar() == "replicate") &&
+      cfg.sink().Find("version") == nullptr) {
+    log.Warn("the sink " + mode->scalar() + "s without version:, so a replayed row replaces the stored row of its key even when "
              "that one is newer; set version: (such as the updated_at column) on the sink to keep the newer row");
   }
   RunSummary s = RunPipeline(cfg, opts, log, registry);

@@ -50,7 +50,19 @@ void StreamKeys::Declare(const std::string& stream, std::vector<std::string> key
 
 void StreamKeys::Report(const std::string& stream, std::vector<std::string> key) {
   std::lock_guard<std::mutex> lock(mu_);
-  reported_[stream] = std::move(key);
+  auto& k = reported_[stream];
+  if (k != key) ++generation_;
+  k = std::move(key);
+}
+
+std::map<std::string, std::vector<std::string>> StreamKeys::Reported() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reported_;
+}
+
+int64_t StreamKeys::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
 }
 
 std::vector<std::string> StreamKeys::For(const std::string& stream, const std::vector<std::string>& sink_key) const {

@@ -33,9 +33,14 @@ class StreamKeys {
   // The declared key of `stream`, else `sink_key` (the sink's own `key:`), else the key the
   // source reported; empty when there is none.
   std::vector<std::string> For(const std::string& stream, const std::vector<std::string>& sink_key) const;
+  // The keys the source reported, and a count that grows with each change of them (the runtime
+  // keeps them in the state store, for `quarantine replay`).
+  std::map<std::string, std::vector<std::string>> Reported() const;
+  int64_t generation() const;
 
  private:
   mutable std::mutex mu_;
+  int64_t generation_ = 0;
   std::map<std::string, std::vector<std::string>> declared_, reported_;
 };
 

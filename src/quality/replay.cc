@@ -47,6 +47,11 @@ class ReplaySource : public Source {
     }
     for (const auto& [marker, ids] : by_marker) RETURN_IF_ERROR(q_->DeleteOlderThan(ctx_.pipeline, ids, marker));
     ASSIGN_OR_RETURN(entries_, q_->List(ctx_.pipeline, INT64_MAX));
+    if (ctx_.state) {
+      // The keys the pipeline's own source reported (CDC, triggers): a replicate sink needs them.
+      ASSIGN_OR_RETURN(auto keys, ctx_.state->LoadStreamKeys(ctx_.pipeline));
+      for (auto& [stream, key] : keys) ctx_.stream_keys->Report(stream, std::move(key));
+    }
     return Status::OK();
   }
 

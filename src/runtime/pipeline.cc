@@ -159,6 +159,7 @@ class Attempt {
     const ConfigNode* sink_mode = cfg_.sink().Find("mode");
     const bool replicate = sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate";
     bool warned_diverged = false;
+    int64_t saved_keys = 0;
     auto commit = [&]() -> Status {
       if (group.empty()) return Status::OK();
       // The rejected rows are kept even when the gate fails, so the user can see why; their ids
@@ -199,6 +200,12 @@ class Attempt {
       }
       RETURN_IF_ERROR(sink->Commit(cs));
       source->OnCommitted(cs.positions);
+      if (state_ && !opts_.dry_run && ctx.stream_keys->generation() != saved_keys) {
+        // The keys the source reported, for runs whose source cannot tell them (replay).
+        saved_keys = ctx.stream_keys->generation();
+        Status ks = state_->SaveStreamKeys(cfg_.name, ctx.stream_keys->Reported());
+        if (!ks.ok()) log_.Warn("could not record the streams' keys in the state store", {{"error", ks.message()}});
+      }
       summary_.counters.Add(group.counters);
       summary_.quality.CommitGroup(group.quality, group.counters, group.rejects);
       ++summary_.commits;

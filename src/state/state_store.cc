@@ -56,7 +56,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
       "PRIMARY KEY (pipeline, stream, version));"
       "CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, "
       "finished_at TEXT NOT NULL, summary TEXT NOT NULL);"
-      "CREATE TABLE IF NOT EXISTS run_quality (run_id INTEGER PRIMARY KEY, quality TEXT NOT NULL);"));
+      "CREATE TABLE IF NOT EXISTS run_quality (run_id INTEGER PRIMARY KEY, quality TEXT NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS stream_keys (pipeline TEXT NOT NULL, stream TEXT NOT NULL, key TEXT NOT NULL, "
+      "PRIMARY KEY (pipeline, stream));"));
   return s;
 }
 
@@ -166,6 +168,41 @@ Result<std::optional<SchemaVersion>> StateStore::LoadSchema(const std::string& p
   ASSIGN_OR_RETURN(v.schema, Schema::FromJson(q.ColumnText(1)));
   v.recorded_at = q.ColumnText(2);
   return std::optional<SchemaVersion>(std::move(v));
+}
+
+Status StateStore::SaveStreamKeys(const std::string& pipeline,
+                                  const std::map<std::string, std::vector<std::string>>& keys) {
+  std::lock_guard<std::mutex> g(mu_);
+  ASSIGN_OR_RETURN(SqliteStmt ins, owner_->Prepare(
+      "INSERT INTO stream_keys (pipeline, stream, key) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (pipeline, stream) DO UPDATE SET key = excluded.key"));
+  for (const auto& [stream, key] : keys) {
+    ins.Reset();
+    ins.BindText(1, pipeline);
+    ins.BindText(2, stream);
+    ins.BindText(3, nlohmann::json(key).dump());
+    RETURN_IF_ERROR(ins.Run());
+  }
+  return Status::OK();
+}
+
+Result<std::map<std::string, std::vector<std::string>>> StateStore::LoadStreamKeys(const std::string& pipeline) {
+  std::lock_guard<std::mutex> g(mu_);
+  ASSIGN_OR_RETURN(SqliteStmt q, owner_->Prepare("SELECT stream, key FROM stream_keys WHERE pipeline = ?1"));
+  q.BindText(1, pipeline);
+  std::map<std::string, std::vector<std::string>> out;
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    auto j = nlohmann::json::parse(q.ColumnText(1), nullptr, false);
+    if (!j.is_array()) continue;
+    std::vector<std::string> key;
+    for (const auto& c : j) {
+      if (c.is_string()) key.push_back(c.get<std::string>());
+    }
+    out[q.ColumnText(0)] = std::move(key);
+  }
+  return out;
 }
 
 Status StateStore::SaveSchema(const std::string& pipeline, const std::string& stream,

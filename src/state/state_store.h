@@ -4,6 +4,7 @@
 // checkpoints of non-transactional sinks, schema versions, run history, and the per-pipeline
 // run lock. Thread-safe: calls are serialised by an internal mutex.
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -71,6 +72,11 @@ class StateStore {
   Result<std::vector<std::pair<std::string, SchemaVersion>>> ListSchemas(const std::string& pipeline);
   // Every version of every stream, by stream then version.
   Result<std::vector<std::pair<std::string, SchemaVersion>>> SchemaHistory(const std::string& pipeline);
+
+  // The primary keys a source reported per stream (CDC, triggers), so a run whose source cannot
+  // tell them (quarantine replay) still knows them.
+  Status SaveStreamKeys(const std::string& pipeline, const std::map<std::string, std::vector<std::string>>& keys);
+  Result<std::map<std::string, std::vector<std::string>>> LoadStreamKeys(const std::string& pipeline);
 
   // Run history: one row per run with its JSON summary, and its quality figures (table
   // run_quality, keyed by the run's id) written in the same transaction.

@@ -240,6 +240,44 @@ TEST_F(PostgresCdcTest, SnapshotThenChangesWithTheirSourcesUnchangedToastAndBoun
   EXPECT_TRUE(third.Rows().empty());
 }
 
+TEST_F(PostgresCdcTest, SlotLagIsLoggedInBytesAndSecondsAndWarnsAboveItsThreshold) {
+  Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
+  Exec("INSERT INTO t SELECT g, g FROM generate_series(1, 100) g");
+  auto logged = [&](const std::map<std::string, std::string>& options) {
+    char path[] = "/tmp/sluice-cdc-lag-XXXXXX";
+    const int fd = mkstemp(path);
+    FILE* f = fdopen(fd, "w+");
+    Logger log(f);
+    extra_ = options;
+    ConnectorContext ctx;
+    ctx.pipeline = "it";
+    ctx.log = &log;
+    CdcCollector out;
+    auto src = registry_.Find("source", "postgres")->make_source(ctx, Block({"t"}));
+    EXPECT_TRUE(src.ok()) << src.status().ToString();
+    if (src.ok()) {
+      out.source = src->get();
+      EXPECT_TRUE((*src)->Open({}).ok());
+      EXPECT_TRUE((*src)->Run(out).ok());
+    }
+    std::fflush(f);
+    std::rewind(f);
+    std::string text;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
+    std::fclose(f);
+    unlink(path);
+    return text;
+  };
+  const std::string calm = logged({});
+  EXPECT_NE(calm.find("lag_seconds="), std::string::npos) << calm;
+  EXPECT_NE(calm.find("retained_wal_bytes="), std::string::npos) << calm;
+  EXPECT_EQ(calm.find("is lagging"), std::string::npos) << calm;
+  // The slot always keeps some WAL: one byte is over the threshold.
+  const std::string over = logged({{"lag_warning_bytes", "1"}});
+  EXPECT_NE(over.find("is lagging"), std::string::npos) << over;
+}
+
 TEST_F(PostgresCdcTest, ATransactionAtOrBelowTheStoredPositionIsSkipped) {
   Exec("CREATE TABLE t (id int PRIMARY KEY, v int)");
   CdcCollector first;
