@@ -203,6 +203,7 @@ ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* sta
   const ConfigNode* source_mode = cfg.root.Find("source") ? cfg.source().Find("mode") : nullptr;
   ctx.keys_from_pipeline = !cfg.stream_keys.empty() ||
                            (source_mode && (source_mode->scalar() == "cdc" || source_mode->scalar() == "trigger"));
+  if (const ConfigNode* m = cfg.sink().Find("mode"); m && m->IsScalar()) ctx.sink_mode = m->scalar();
   ctx.base_dir = cfg.base_dir;
   ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
   ctx.state = state;

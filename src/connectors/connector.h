@@ -62,6 +62,8 @@ struct ConnectorContext {
   // Keys may come from `streams:` or from the source (mode cdc or trigger), so a keyed sink
   // without `key:` waits for the first rows of each stream before it asks for one.
   bool keys_from_pipeline = false;
+  // The sink's `mode:` (append, upsert, replace, replicate, changelog), empty when it has none.
+  std::string sink_mode;
 };
 
 // The table a database sink writes the rows of `stream` to: its `table:` option with every

@@ -43,6 +43,19 @@ class Channel {
     return std::move(item);
   }
 
+  // Pop that gives up at `deadline`: nullopt with *timed_out set when nothing came by then.
+  template <typename TimePoint>
+  std::optional<T> PopUntil(TimePoint deadline, bool* timed_out) {
+    std::unique_lock<std::mutex> lock(mu_);
+    *timed_out = !not_empty_.wait_until(lock, deadline, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    auto [item, cost] = std::move(items_.front());
+    items_.pop_front();
+    used_ -= cost;
+    not_full_.notify_all();
+    return std::move(item);
+  }
+
   // No more pushes; Pop drains what is queued, then returns nullopt.
   void Close() {
     std::lock_guard<std::mutex> lock(mu_);

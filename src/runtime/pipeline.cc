@@ -215,7 +215,24 @@ class Attempt {
 
     Status st;
     bool mid_unit = false;  // the last envelope was not a boundary
-    while (auto env = channel.Pop()) {
+    // A group that ends on a boundary commits when commit_interval's time is up even if the
+    // source sends nothing more (a quiet stream after a burst): its rows do not wait for the next.
+    const bool timed = cfg_.commit.seconds > 0 && cfg_.commit.seconds < 86400.0 * 365;
+    const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(cfg_.commit.seconds));
+    for (;;) {
+      std::optional<Envelope> env;
+      if (timed && !mid_unit && !group.empty()) {
+        bool timed_out = false;
+        env = channel.PopUntil(group.opened + interval, &timed_out);
+        if (timed_out) {
+          st = commit();
+          if (!st.ok()) break;
+          continue;
+        }
+      } else {
+        env = channel.Pop();
+      }
+      if (!env) break;
       mid_unit = !env->boundary;
       if (unique && env->batch && env->batch->num_rows() > 0) {
         // Values loaded by an earlier run: quarantined like any other contract violation.

@@ -120,6 +120,7 @@ check_contains "full: check shows the parallel ranges" "$OUT" "$S.orders: 4 colu
 check_not_contains "full: the DSN's password is not shown" "$OUT$ERR" "sluice@127"
 
 section "incremental read, kill -9 until a run completes, then new rows"
+DOUBLED=""
 calibrate "$T/inc"
 kill_loop "$T/inc" no_double
 parse_summary "$LAST_OUT"

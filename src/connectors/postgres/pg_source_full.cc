@@ -81,6 +81,9 @@ Result<std::vector<pg::RangeState>> PostgresSource::PlanRanges(const Table& t) {
 Status PostgresSource::LoadFullStates(const StateMap& committed) {
   // A run that finished every table leaves them all done: the next run takes a new snapshot.
   // Otherwise the previous run was interrupted, and its unfinished tables and ranges resume.
+  // A replace sink shows positions only of a load it has not swapped in yet: all done there
+  // means the read is complete and only the swap is missing (a kill between the last commit and
+  // it), so nothing is read again; a new snapshot would land on top of the staged rows.
   std::vector<std::optional<pg::FullState>> states;
   bool all_done = true;
   for (const Table& t : tables_) {
@@ -90,7 +93,7 @@ Status PostgresSource::LoadFullStates(const StateMap& committed) {
   }
   for (size_t i = 0; i < tables_.size(); ++i) {
     Table& t = tables_[i];
-    if (!all_done && states[i]) {
+    if ((!all_done || ctx_.sink_mode == "replace") && states[i]) {
       t.full = *states[i];
       t.resuming = true;
       continue;
