@@ -351,7 +351,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
   }
   if (const ConfigNode* r = cfg.root.Find("retry")) {
     static const OptionSchema rs = {
-        {"max_attempts", OptionType::kInt, "5", "Attempts before a transient error fails the run."},
+        {"max_attempts", OptionType::kInt, "5", "Failed attempts in a row (none committing) before a transient error fails the run."},
         {"initial_backoff", OptionType::kDuration, "500ms", "First wait; doubles each attempt, with jitter."},
         {"max_backoff", OptionType::kDuration, "30s", "Longest wait between attempts."}};
     RETURN_IF_ERROR(ValidateOptions(*r, rs, {}));

@@ -415,15 +415,23 @@ RunSummary RunPipeline(const PipelineConfig& cfg, const RunOptions& opts, Logger
 
   std::mt19937 rng(static_cast<unsigned>(getpid()));
   Status st;
+  // max_attempts counts failed attempts in a row: an attempt that committed something (a streaming
+  // run that reconnected and went on) starts the count again, so a pipeline that runs for months
+  // survives each outage on its own budget.
+  int failed_in_row = 0;
   for (int attempt = 1;; ++attempt) {
     summary.attempts = attempt;
+    const int64_t commits_before = summary.commits;
     Attempt a(cfg, opts, log, registry, state->get(), quarantine.get(), summary, progress);
     st = a.Run();
-    if (st.ok() || !st.IsTransient() || attempt >= cfg.retry.max_attempts || g_stop_signals.load() > 0) break;
-    double backoff = std::min(cfg.retry.max_backoff_s, cfg.retry.initial_backoff_s * (1 << std::min(attempt - 1, 20)));
+    failed_in_row = summary.commits > commits_before ? 1 : failed_in_row + 1;
+    if (st.ok() || !st.IsTransient() || failed_in_row >= cfg.retry.max_attempts || g_stop_signals.load() > 0) break;
+    double backoff =
+        std::min(cfg.retry.max_backoff_s, cfg.retry.initial_backoff_s * (1 << std::min(failed_in_row - 1, 20)));
     backoff *= std::uniform_real_distribution<double>(0.5, 1.0)(rng);
     log.Warn("transient error; retrying from the last checkpoint",
-             {{"attempt", std::to_string(attempt)}, {"wait_s", std::to_string(backoff).substr(0, 4)}, {"error", st.message()}});
+             {{"attempt", std::to_string(attempt)}, {"failed_in_a_row", std::to_string(failed_in_row)},
+              {"wait_s", std::to_string(backoff).substr(0, 4)}, {"error", st.message()}});
     std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
   }
   done.store(true);

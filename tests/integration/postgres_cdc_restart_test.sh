@@ -3,7 +3,8 @@
 # replicate) while the sluice process is killed and while the PostgreSQL server restarts.
 #
 # The server is a private one (scripts/services/postgres.sh on port $SLUICE_PG_RESTART_PORT,
-# default 54339), started and stopped by this script, because it is restarted under the runs.
+# default 54339, or one of the 9 after it when a concurrent run holds it), started and stopped by
+# this script, because it is restarted under the runs.
 # The source is a database of its own, owned by a role with a password that occurs nowhere else,
 # so a leaked DSN would show in the output. Every check compares the replica with the source row
 # by row: count and md5 of the rows in key order, rendered on the PostgreSQL side in the text
@@ -39,7 +40,15 @@ PGBENCH=$(command -v pgbench || echo "$PGBIN/pgbench")
 command -v sqlite3 >/dev/null || { echo "skipped: the sqlite3 shell is not installed"; exit 0; }
 SERVICE="$HERE/../../scripts/services/postgres.sh"
 
-PORT=${SLUICE_PG_RESTART_PORT:-54339}
+# The server is this run's alone: a run of this script holds the lock of its port (fd 9) to its
+# end, and a second run at the same time (ctest in another checkout) takes the next free port.
+PORT=
+for p in $(seq "${SLUICE_PG_RESTART_PORT:-54339}" $(( ${SLUICE_PG_RESTART_PORT:-54339} + 9 ))); do
+  exec 9>"/tmp/sluice-pg-$p.lock"
+  if flock -n 9; then PORT=$p; break; fi
+  exec 9>&-
+done
+[ -n "$PORT" ] || { echo "no free port for a private PostgreSQL server (all 10 are locked)"; exit 1; }
 DATA="/tmp/sluice-pg-$PORT/data"
 ADMIN="postgresql://sluice:sluice@127.0.0.1:$PORT/sluice"
 ROLE="rst$$"
@@ -51,7 +60,9 @@ SRC="postgresql://$ROLE:$PASSWORD@127.0.0.1:$PORT/rst_src"
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
-pg_ctl_() { as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "/tmp/sluice-pg-$PORT/server.log" -w -t 60 "$@" >"$T/pg_ctl.log" 2>&1; }
+# (9>&-: the server must not inherit the port's lock)
+pg_ctl_() { as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "/tmp/sluice-pg-$PORT/server.log" -w -t 60 "$@" >"$T/pg_ctl.log" 2>&1 9>&-; }
+service() { (cd / && bash "$SERVICE" "$1" "$PORT") 9>&-; }
 
 WORKERS=()  # background writers and pgbench
 cleanup_all() {
@@ -59,11 +70,14 @@ cleanup_all() {
   touch "$T/stop_writer" 2>/dev/null
   for p in "${WORKERS[@]+"${WORKERS[@]}"}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
   _cleanup
-  (cd / && bash "$SERVICE" stop "$PORT") >/dev/null 2>&1
+  service stop >/dev/null 2>&1
 }
 trap cleanup_all EXIT
 
-if ! (cd / && bash "$SERVICE" start "$PORT") >"$T/service.log" 2>&1; then
+# A server still running on the port was left by a run that was killed (it no longer holds the
+# lock): start afresh.
+service stop >/dev/null 2>&1
+if ! service start >"$T/service.log" 2>&1; then
   echo "cannot start the private PostgreSQL server on port $PORT:"
   cat "$T/service.log"
   exit 1
@@ -154,9 +168,10 @@ section "pgbench under load into SQLite, the pipeline killed with -9 5 times"
 src "ALTER TABLE pgbench_history ADD COLUMN hid bigserial PRIMARY KEY" >/dev/null
 PB="$T/pb.yaml"
 PBDB="$T/pb.db"
-# Chunks of 5000 keys: the copy of pgbench_accounts (200000 rows) is 40 chunks, long enough to be
-# killed in the middle.
+# Chunks of 5000 keys, a commit about every chunk: the copy of pgbench_accounts (200000 rows) is
+# 40 chunks and commits, so a kill can come after some of them.
 pipeline "$PB" pb "$PBDB" "public.pgbench_accounts, public.pgbench_branches, public.pgbench_tellers, public.pgbench_history" "page_size: 5000"
+sed -i 's/commit_interval: { time: 1s }/commit_interval: { rows: 5000, time: 1s }/' "$PB"
 "$PGBENCH" -n -c 4 -j 2 -T 20 "$SRC" >"$T/pgbench.log" 2>&1 &
 PGB=$!
 WORKERS+=("$PGB")
@@ -167,7 +182,7 @@ for round in 1 2 3 4 5; do
   start_bg "$T/pb.out.$round" "$T/pb.err.$round" run "$PB" --json
   case $round in
     1)  # after the first committed chunk of pgbench_accounts, before the copy ends
-      wait_for 60 sqlite_has "$PBDB" "SELECT 1 FROM _sluice_state WHERE stream = 'pgbench_accounts'
+      wait_for 30 sqlite_has "$PBDB" "SELECT 1 FROM _sluice_state WHERE stream = 'pgbench_accounts'
         AND value LIKE '%\"snapshot\":\"running\"%' AND value LIKE '%\"last_key\"%'" && MID_COPY=1 ;;
     2)  # early: soon after the start, while the copy goes on
       wait_for 30 grep -q 'postgres cdc: streaming' "$T/pb.err.$round"
@@ -210,6 +225,7 @@ pipeline "$ST" st "$STDB" "public.items"
 start_bg "$T/st.out" "$T/st.err" run "$ST" --json
 STPID=$BG
 check "the streaming run copied the table" wait_for 60 same_rows "$STDB" items
+kill -0 "$STPID" 2>/dev/null || nok "the streaming run ended early" "$(tail -5 "$T/st.err")"
 # The writer: one transaction per psql call (an insert, an update of an older row, now and then a
 # delete), going on while the server is down (those calls fail, which is fine: the replica is
 # compared with what the source holds).
