@@ -21,8 +21,7 @@
 #      unthrottled step (the machine's ceiling, capture running) follows.
 #   4. With BENCH_DEFAULT_COMMIT=1 (default), sluice is restarted with the default commit_interval
 #      (time: 5s) and the highest rate kept up with is run once more. Its drain is not judged:
-#      a commit group closes only when the source emits a boundary after the interval is over,
-#      and on a quiet stream the next one comes with the heartbeat (heartbeat_interval, 10 s).
+#      the last commit group closes when its interval is up (up to 5 s after the writer ends).
 #
 #   BENCH_RATES="250 500 1000 1500 2000 3000"  BENCH_STEP=20 (seconds per rate)
 #   BENCH_COMMIT_TIME=0s (commit_interval time of the sweep: 0s commits each transaction boundary
