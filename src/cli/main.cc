@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   drop_slot->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
   drop_slot->add_flag("--publication", drop_publication, "Also drop the publication");
   auto* uninstall = cdc->add_subcommand(
-      "uninstall", "Remove what a trigger cdc source installed in its database (triggers, change logs)");
+      "uninstall", "Remove what change capture installed in the source database (trigger cdc: triggers and change logs; MariaDB cdc: its watermark row and table)");
   uninstall->add_option("pipeline", pipeline, "Pipeline YAML file")->required();
 
   try {

@@ -5,8 +5,12 @@
 # caught_up` then leaves replicas that match the source table exactly (row count and a checksum
 # of every row's values):
 #   1. mysql sink, mode: replicate, into another MariaDB database;
-#   2. postgres sink, mode: replicate, into the real PostgreSQL (when SLUICE_PG_DSN is set).
+#   2. sqlite sink, mode: replicate, into an SQLite file (keys reported by the source);
+#   3. postgres sink, mode: replicate, into the real PostgreSQL (when SLUICE_PG_DSN is set).
 # Then a run without stop_at streams live changes until SIGTERM, drains and exits 0.
+# Last, the chunked snapshot (watermarks): a larger table (100000 rows, page_size 1000) is copied
+# under a concurrent writer while the runs are killed -9 again and again; the runs resume after
+# the last committed chunk, and both replicas end equal to the source.
 #
 # Needs SLUICE_MYSQL_DSN (scripts/services/up.sh); skipped without it. SLUICE_SEED repeats a run.
 # usage: bash mysql_cdc_kill9_test.sh PATH_TO_SLUICE   (SLUICE_LONG=1: more rounds and kills)
@@ -18,7 +22,7 @@ if [ -z "${SLUICE_MYSQL_DSN:-}" ]; then
 fi
 command -v mariadb >/dev/null || { echo "the mariadb client is missing: skipped"; exit 0; }
 
-if [ "$LONG" = 1 ]; then KILLS_WANTED=25 SEED_ROWS=20000; else KILLS_WANTED=10 SEED_ROWS=5000; fi
+if [ "$LONG" = 1 ]; then KILLS_WANTED=25 SEED_ROWS=20000 BIG_ROWS=300000; else KILLS_WANTED=10 SEED_ROWS=5000 BIG_ROWS=100000; fi
 KILL_MIN_MS=200 KILL_MAX_MS=2500 RUN_DEADLINE=600
 
 re='^mysql://([^:@]*):([^@]*)@([^:/]*):([0-9]+)/([^?]*)'
@@ -43,7 +47,8 @@ WORKLOAD_PID=""
 cleanup_all() {
   [ -n "$WORKLOAD_PID" ] && touch "$T/stop" && wait "$WORKLOAD_PID" 2>/dev/null
   my -e "DROP DATABASE IF EXISTS $DB; DROP DATABASE IF EXISTS $RDB" >/dev/null
-  [ "$HAVE_PG" = 1 ] && psql -q "$SLUICE_PG_DSN" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE" >/dev/null 2>&1
+  [ "$HAVE_PG" = 1 ] && psql -q "$SLUICE_PG_DSN" -c "DROP SCHEMA IF EXISTS $PG_SCHEMA CASCADE;
+    DELETE FROM _sluice_state WHERE pipeline LIKE '%\\_$$'" >/dev/null 2>&1
   _cleanup
 }
 trap cleanup_all EXIT
@@ -58,9 +63,10 @@ awk -v n="$SEED_ROWS" 'BEGIN {
            1 + i % 28, i % 60, i, (i % 7 ? "\"n\"" : "NULL"), (i < n ? "," : ";")
 }' | my "$DB" || exit 2
 
-# workload ROUND: one file of random transactions (inserts, updates, key changes, deletes).
+# workload ROUND [TABLE [ROWS]]: one file of random transactions (inserts, updates, key changes,
+# deletes) on TABLE (t) whose seed keys are 1..ROWS.
 workload_sql() {
-  awk -v seed="$1" -v base="$(( $1 * 100000 + 1000000 ))" -v n="$SEED_ROWS" 'BEGIN {
+  awk -v seed="$1" -v base="$(( $1 * 100000 + 1000000 ))" -v n="${3:-$SEED_ROWS}" -v tb="${2:-t}" 'BEGIN {
     srand(seed)
     for (t = 0; t < 40; t++) {
       print "BEGIN;"
@@ -69,50 +75,60 @@ workload_sql() {
         r = rand(); id = 1 + int(rand() * n)
         if (r < 0.35) {
           base++
-          printf "INSERT INTO t VALUES (%d, \"w %d\", %d.%02d, NOW(6), %s, %d);\n", base, base, int(rand() * 9999), int(rand() * 100),
+          printf "INSERT INTO " tb " VALUES (%d, \"w %d\", %d.%02d, NOW(6), %s, %d);\n", base, base, int(rand() * 9999), int(rand() * 100),
                  (rand() < 0.2 ? "NULL" : "REPEAT(\"x\", " int(rand() * 300) ")"), int(rand() * 3)
         } else if (r < 0.70) {
-          printf "UPDATE t SET amount = amount + 1.25, name = CONCAT(\"u\", id), flag = flag + 1 WHERE id BETWEEN %d AND %d;\n", id, id + int(rand() * 20)
+          printf "UPDATE " tb " SET amount = amount + 1.25, name = CONCAT(\"u\", id), flag = flag + 1 WHERE id BETWEEN %d AND %d;\n", id, id + int(rand() * 20)
         } else if (r < 0.80) {
-          printf "UPDATE IGNORE t SET id = id + 5000000 WHERE id = %d;\n", id
+          printf "UPDATE IGNORE " tb " SET id = id + 5000000 WHERE id = %d;\n", id
         } else if (r < 0.95) {
-          printf "DELETE FROM t WHERE id BETWEEN %d AND %d;\n", id, id + int(rand() * 5)
+          printf "DELETE FROM " tb " WHERE id BETWEEN %d AND %d;\n", id, id + int(rand() * 5)
         } else {
-          printf "UPDATE t SET note = NULL, ts = NULL WHERE id = %d;\n", id
+          printf "UPDATE " tb " SET note = NULL, ts = NULL WHERE id = %d;\n", id
         }
       }
       print (rand() < 0.1 ? "ROLLBACK;" : "COMMIT;")
     }
   }'
 }
-run_workload() {  # runs rounds until $T/stop exists (each round ends whole)
+run_workload() {  # ROUND [TABLE [ROWS]]: runs rounds until $T/stop exists (each ends whole)
   local round=$1
   while [ ! -f "$T/stop" ]; do
-    workload_sql "$round" | my "$DB" >/dev/null
+    workload_sql "$round" "${2:-t}" "${3:-$SEED_ROWS}" | my "$DB" >/dev/null
     round=$((round + 1))
     sleep 0.05
   done
 }
 
-# checksum DB TABLE (mariadb) -> count|sum of per-row CRC32
+# checksum DB [TABLE] (mariadb) -> count|sum of per-row CRC32
 my_sum() {
   my "$1" -e "SELECT CONCAT(COUNT(*), '|', COALESCE(SUM(CRC32(CONCAT_WS('|', id, name, amount,
-      COALESCE(DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f'), '~'), COALESCE(note, '~'), flag))), 0)) FROM t"
+      COALESCE(DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f'), '~'), COALESCE(note, '~'), flag))), 0)) FROM ${2:-t}"
 }
-pg_sum() {  # the same checksum computed on the PostgreSQL replica, row text sent to mariadb
+pg_sum() {  # [TABLE]: the same checksum computed on the PostgreSQL replica, row text sent to mariadb
   psql -q -At "$SLUICE_PG_DSN" -c "COPY (SELECT id, name, to_char(amount, 'FM9999999999990.00'),
-      COALESCE(to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), '~'), COALESCE(note, '~'), flag FROM $PG_SCHEMA.t) TO STDOUT" \
+      COALESCE(to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'), '~'), COALESCE(note, '~'), flag FROM $PG_SCHEMA.${1:-t}) TO STDOUT" \
     >"$T/pg_rows.tsv" || { echo "psql failed"; return; }
   my "$DB" --local-infile=1 -e "CREATE TEMPORARY TABLE pgrows (id BIGINT, name TEXT, amount TEXT, ts TEXT, note TEXT, flag INT);
       LOAD DATA LOCAL INFILE '$T/pg_rows.tsv' INTO TABLE pgrows;
       SELECT CONCAT(COUNT(*), '|', COALESCE(SUM(CRC32(CONCAT_WS('|', id, name, amount, ts, note, flag))), 0)) FROM pgrows"
 }
 
-pipeline() {  # DIR SINK
+sqlite_sum() {  # DB [TABLE]: the same checksum over the SQLite replica (timestamps without a zero fraction)
+  sqlite3 -batch -noheader -separator $'\t' -nullvalue '\N' "$1" "SELECT id, name, amount,
+      CASE WHEN ts IS NULL THEN '~' WHEN instr(ts, '.') = 0 THEN ts || '.000000' ELSE substr(ts || '000000', 1, 26) END,
+      COALESCE(note, '~'), flag FROM ${2:-t}" >"$T/sq_rows.tsv" || { echo "sqlite3 failed"; return; }
+  my "$DB" --local-infile=1 -e "CREATE TEMPORARY TABLE sqrows (id BIGINT, name TEXT, amount TEXT, ts TEXT, note TEXT, flag INT);
+      LOAD DATA LOCAL INFILE '$T/sq_rows.tsv' INTO TABLE sqrows;
+      SELECT CONCAT(COUNT(*), '|', COALESCE(SUM(CRC32(CONCAT_WS('|', id, name, amount, ts, note, flag))), 0)) FROM sqrows"
+}
+
+pipeline() {  # DIR SINK [TABLE [SOURCE_OPTIONS]]
   mkdir -p "$1"
+  # The name is unique per run: the postgres sink keeps its state in a schema shared by runs.
   cat >"$1/pipeline.yaml" <<EOF
-name: $(basename "$1")
-source: { type: mysql, dsn: "$DSN", mode: cdc, tables: [t], stop_at: caught_up }
+name: $(basename "$1")_$$
+source: { type: mysql, dsn: "$DSN", mode: cdc, tables: [${3:-t}]${4:-}, stop_at: caught_up }
 sink: $2
 commit_interval: { rows: 5000, time: 1s }
 EOF
@@ -120,6 +136,7 @@ EOF
   sed 's/, stop_at: caught_up//' "$1/pipeline.yaml" >"$1/live.yaml"
 }
 pipeline "$T/my" "{ type: mysql, dsn: \"$RDSN\", table: t, mode: replicate, key: [id] }"
+pipeline "$T/sq" "{ type: sqlite, path: \"$T/sq/replica.db\", table: t, mode: replicate }"
 [ "$HAVE_PG" = 1 ] && pipeline "$T/pg" "{ type: postgres, dsn: \"$SLUICE_PG_DSN\", table: $PG_SCHEMA.t, mode: replicate, key: [id] }"
 
 section "check names the binlog settings and privileges as fine"
@@ -131,9 +148,10 @@ run_workload 1 &
 WORKLOAD_PID=$!
 
 kill_loop() {  # DIR: kill -9 KILLS_WANTED times at random moments of runs that stream live changes
-  local dir=$1 kills=0 ends=0
+  local dir=$1 kills=0 ends=0 n=0
   while [ "$kills" -lt "$KILLS_WANTED" ]; do
-    start_bg "$dir/run.out" "$dir/run.err" run "$dir/live.yaml" --json
+    n=$((n + 1))
+    start_bg "$dir/run.out" "$dir/run.err.$n" run "$dir/live.yaml" --json
     rand_sleep "$KILL_MIN_MS" "$KILL_MAX_MS"
     kill -9 "$BG" 2>/dev/null
     wait_bg "$BG"
@@ -142,7 +160,7 @@ kill_loop() {  # DIR: kill -9 KILLS_WANTED times at random moments of runs that 
     elif [ "$BG_RC" -eq 0 ]; then
       ends=$((ends + 1))
     else
-      nok "$(basename "$dir"): a run failed (exit $BG_RC)" "$(tail -5 "$dir/run.err")"
+      nok "$(basename "$dir"): a run failed (exit $BG_RC)" "$(tail -5 "$dir/run.err.$n")"
       return
     fi
   done
@@ -151,6 +169,8 @@ kill_loop() {  # DIR: kill -9 KILLS_WANTED times at random moments of runs that 
 
 section "kill -9 during CDC into a MariaDB replica (mysql sink, replicate)"
 kill_loop "$T/my"
+section "kill -9 during CDC into an SQLite replica (sqlite sink, replicate, keys from the source)"
+kill_loop "$T/sq"
 if [ "$HAVE_PG" = 1 ]; then
   section "kill -9 during CDC into a PostgreSQL replica (postgres sink, replicate)"
   kill_loop "$T/pg"
@@ -168,6 +188,10 @@ parse_summary "$OUT"
 check_eq "mysql replica: the last run ends by itself" "0 ok" "$RC $J_status"
 check_identity "mysql replica"
 check_eq "mysql replica = source (count|checksum)" "$WANT" "$(my_sum "$RDB")" bug
+run_sluice_timeout "$RUN_DEADLINE" run "$T/sq/pipeline.yaml" --json
+parse_summary "$OUT"
+check_eq "sqlite replica: the last run ends by itself" "0 ok" "$RC $J_status"
+check_eq "sqlite replica = source (count|checksum)" "$WANT" "$(sqlite_sum "$T/sq/replica.db" | tail -1)" bug
 if [ "$HAVE_PG" = 1 ]; then
   run_sluice_timeout "$RUN_DEADLINE" run "$T/pg/pipeline.yaml" --json
   parse_summary "$OUT"
@@ -202,5 +226,61 @@ wait_bg "$TERM_PID"
 parse_summary "$(cat "$T/term/run.out")"
 check_eq "SIGTERM: the run drains and exits 0 (status stopped)" "0 stopped" "$BG_RC $J_status"
 check_eq "after SIGTERM the replica still equals the source" "$(my_sum "$DB")" "$(term_sum)" bug
+
+section "kill -9 during a chunked snapshot of $BIG_ROWS rows (page_size 1000) under a concurrent writer"
+myq "CREATE TABLE big (id BIGINT PRIMARY KEY, name VARCHAR(60) NOT NULL, amount DECIMAL(12,2),
+       ts DATETIME(6), note TEXT NULL, flag TINYINT NOT NULL DEFAULT 0) ENGINE=InnoDB" >/dev/null
+myq "INSERT INTO big (id, name, amount, ts, note) SELECT seq, CONCAT('seed ', seq), seq % 1000 + 0.25,
+       '2026-01-01 10:00:00.000001' + INTERVAL seq SECOND, IF(seq % 7 = 0, NULL, 'n') FROM seq_1_to_$BIG_ROWS" >/dev/null
+pipeline "$T/bigmy" "{ type: mysql, dsn: \"$RDSN\", table: big, mode: replicate, key: [id] }" big ", page_size: 1000"
+[ "$HAVE_PG" = 1 ] && pipeline "$T/bigpg" "{ type: postgres, dsn: \"$SLUICE_PG_DSN\", table: $PG_SCHEMA.big, mode: replicate, key: [id] }" big ", page_size: 1000"
+rm -f "$T/stop"
+run_workload 500 big "$BIG_ROWS" &
+WORKLOAD_PID=$!
+big_copy_running() {  # DIR: the sink holds some chunks of the copy, and the copy is not done
+  local q="SELECT COUNT(*) FROM _sluice_state WHERE pipeline = '$(basename "$1")_$$' AND value LIKE '%\"after\"%'
+           AND value LIKE '%\"snapshot\":\"running\"%'"
+  if [ "$(basename "$1")" = bigpg ]; then psql -q -At "$SLUICE_PG_DSN" -c "$q"; else my "$RDB" -e "$q"; fi 2>/dev/null |
+    grep -qx '[1-9][0-9]*'
+}
+mid_copy_kills() {  # DIR: kill -9 once chunks are committed, then again while the next run resumes
+  local dir=$1 name
+  name=$(basename "$1")
+  start_bg "$dir/run.out" "$dir/run.err.a" run "$dir/live.yaml" --json
+  wait_for 120 big_copy_running "$dir"
+  check_eq "$name: killed -9 mid-copy, after some chunks were committed" 0 "$?"
+  kill -9 "$BG"
+  wait_bg "$BG"
+  start_bg "$dir/run.out" "$dir/run.err.b" run "$dir/live.yaml" --json
+  wait_for 60 grep -q 'snapshot of' "$dir/run.err.b"
+  rand_sleep 100 600
+  kill -9 "$BG"
+  wait_bg "$BG"
+  check "$name: the next run resumed the copy after the last committed chunk (after_rows > 0)" \
+    grep -qE 'snapshot of .*after_rows=[1-9]' "$dir/run.err.b"
+}
+# Then kills at random moments, sooner than above: the copy goes on across them.
+KILL_MIN_MS=300 KILL_MAX_MS=1500
+mid_copy_kills "$T/bigmy"
+kill_loop "$T/bigmy"
+if [ "$HAVE_PG" = 1 ]; then
+  mid_copy_kills "$T/bigpg"
+  kill_loop "$T/bigpg"
+fi
+touch "$T/stop"
+wait "$WORKLOAD_PID" 2>/dev/null
+WORKLOAD_PID=""
+WANT=$(my_sum "$DB" big)
+echo "  source table big: $WANT (count|checksum)"
+run_sluice_timeout "$RUN_DEADLINE" run "$T/bigmy/pipeline.yaml" --json
+parse_summary "$OUT"
+check_eq "mysql replica of big: the last run ends by itself" "0 ok" "$RC $J_status"
+check_eq "mysql replica of big = source (count|checksum)" "$WANT" "$(my_sum "$RDB" big)" bug
+if [ "$HAVE_PG" = 1 ]; then
+  run_sluice_timeout "$RUN_DEADLINE" run "$T/bigpg/pipeline.yaml" --json
+  parse_summary "$OUT"
+  check_eq "postgres replica of big: the last run ends by itself" "0 ok" "$RC $J_status"
+  check_eq "postgres replica of big = source (count|checksum)" "$WANT" "$(pg_sum big | tail -1)" bug
+fi
 
 finish

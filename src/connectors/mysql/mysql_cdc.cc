@@ -13,11 +13,30 @@
 // stream starts at the lowest committed position and every transaction at or below a table's own
 // position is skipped for that table: a kill -9 anywhere loses nothing and applies nothing twice.
 //
-// Snapshot. START TRANSACTION WITH CONSISTENT SNAPSHOT; the binlog coordinates of that snapshot
+// Snapshot, by watermarks (the DBLog approach; README.md "Initial snapshot"). The stream runs from
+// the first moment; a table whose copy is not done is read in chunks of `page_size` rows in key
+// order, one chunk in flight at a time:
+//   1. a low watermark: this pipeline's row of `_sluice_watermark` in the source database is
+//      written (autocommit, so it is a GTID transaction of its own in the binlog);
+//   2. the chunk: `WHERE (key) > (last key) ORDER BY key LIMIT page_size`, autocommit;
+//   3. a high watermark, the same way.
+// When the stream reads the low watermark it starts dropping from the chunk every key that a
+// change of the table touches; at the high watermark the rest goes out as op 'r', inside the high
+// watermark's transaction, whose position carries the table's progress (last key, done). So a
+// chunk is in the sink exactly when its position is: kill -9 resumes after the last committed
+// chunk and applies nothing twice. A selected row the window did not touch may go out at the
+// high watermark: a change before the low watermark is in it (MariaDB commits in the engine in
+// binlog order, commit_ordered, so once the low watermark's commit has returned every transaction
+// before it in the binlog is visible to the SELECT), one after the high watermark follows it. A
+// table without key is selected whole; a change of it in the window spoils the chunk, which is
+// selected again.
+//
+// Fallback, when the watermark table cannot be created or written (privileges): START
+// TRANSACTION WITH CONSISTENT SNAPSHOT; the binlog coordinates of that snapshot
 // (binlog_snapshot_file/position) become a GTID position with BINLOG_GTID_POS. Tables are read in
-// key order (op 'r'); each batch ends with a boundary whose position holds the last key, so a
-// killed copy resumes after it (in a new snapshot; the changes in between are streamed again over
-// rows that already hold them, which a replicate sink absorbs by key).
+// key order (op 'r') before the stream starts; each batch ends with a boundary whose position
+// holds the last key, so a killed copy resumes after it (in a new snapshot; the changes in between
+// are streamed again over rows that already hold them, which a replicate sink absorbs by key).
 //
 // Threading: Open and Run on the source thread; OnCommitted is not used (MariaDB keeps no
 // replica position: the sink's is the only one).
@@ -35,7 +54,9 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <set>
+#include <unordered_map>
 
 #include "connectors/mysql/mysql_binlog.h"
 #include "connectors/mysql/mysql_reader.h"
@@ -114,7 +135,35 @@ std::string ToUpper(std::string_view s) {
   return out;
 }
 constexpr char kCdcKey[] = "cdc";
+// The table the snapshot's watermarks are written to, in the DSN's database (never captured).
+constexpr char kWatermarkTable[] = "_sluice_watermark";
 
+std::string NewRunId() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^
+                     static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// One part of a key as one string: a null mark, or its length and text.
+void AppendKeyPart(std::string& out, const Column& col, int64_t row) {
+  if (col.IsNull(row)) {
+    out += '\x01';
+    return;
+  }
+  std::string text;
+  AppendValueText(col, row, text);
+  out += '\x02';
+  out += std::to_string(text.size());
+  out += ':';
+  out += text;
+}
+
+// A table's checkpoint. While the snapshot runs (`snapshot_done` false) `after` is the last key
+// of the last chunk in the sink; with watermarks the table streams all the same, and `gtid`
+// advances with the stream.
 struct TableState {
   GtidSet gtid;
   bool snapshot_done = true;
@@ -167,6 +216,22 @@ struct CdcTable {
   std::vector<char> ops;
   std::vector<RecordBatch::ChangeSource> changes;
   std::vector<RejectedRow> rejects;
+};
+
+// The snapshot chunk in flight: the rows selected between a low and a high watermark.
+struct CdcChunk {
+  size_t table = 0;
+  std::string low, high;  // the marks of the two watermark rows
+  bool low_seen = false;
+  std::vector<std::string> columns;  // the table's columns when the rows were selected
+  RecordBatchPtr rows;               // null when nothing was selected
+  std::vector<RejectedRow> rejects;  // selected rows whose values sluice cannot hold
+  std::vector<char> dropped;         // per row of `rows`
+  std::unordered_map<std::string, int64_t> by_key;  // key text -> row
+  bool keyed = true;
+  bool spoiled = false;  // a keyless table changed in the window: it is selected again
+  int64_t selected = 0;  // rows and rejects
+  std::string last_key;  // JSON array of the last selected key (before any drop)
 };
 
 uint32_t DefaultServerId(const std::string& pipeline) {
@@ -429,9 +494,28 @@ class MysqlCdcSource final : public Source {
   Status Open(const StateMap& committed) override;
   Status Run(Emitter& out) override;
   std::vector<std::string> DescribePlan() override;
+  // Deletes this pipeline's watermark row, and the watermark table once it is empty.
+  Status Uninstall() override;
 
  private:
   Status CheckServer();
+  // Whether the user may create and write the watermark table (for `check`; Run decides by
+  // writing it). Sets watermark_problem_.
+  void CheckWatermarkPrivileges();
+  // The statement that lets this user write the watermarks.
+  std::string WatermarkGrant() const;
+  // Creates the watermark table when missing and writes this pipeline's row once.
+  Status PrepareWatermarks();
+  Status WriteWatermark(const std::string& mark);
+  bool SnapshotPending() const;
+  // Writes the low watermark, selects the next chunk of the first table whose copy is not done,
+  // writes the high watermark.
+  Status StartChunk(Emitter& out);
+  // A row of the chunk's table changed in the stream: drops its key from the chunk.
+  void NoteChunkChange(const CdcTable& t, const std::vector<bl::Cell>& cells);
+  // Rows of the watermark table; at the chunk's high watermark its remaining rows go out.
+  Status OnWatermarkRows(uint8_t type, std::string_view body, Emitter& out);
+  Status OnWatermark(const std::string& mark, Emitter& out);
   Status LoadTable(CdcTable& t);
   void SaveSchema(const CdcTable& t);
   Status Snapshot(Emitter& out);
@@ -440,7 +524,7 @@ class MysqlCdcSource final : public Source {
   Status OpenStream(const GtidSet& from);
   void CloseStream();
   Status OnTableMap(std::string_view body, Emitter& out);
-  Status OnRows(uint8_t type, std::string_view body);
+  Status OnRows(uint8_t type, std::string_view body, Emitter& out);
   Status OnQuery(std::string_view body, Emitter& out);
   void Commit();
   void AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells, std::string before);
@@ -462,6 +546,20 @@ class MysqlCdcSource final : public Source {
   std::string server_info_, checksum_;
   GtidSet server_pos_;  // @@gtid_binlog_pos at Open
   std::vector<std::string> problems_;
+  std::string grantee_;  // 'user'@'host'
+
+  // Snapshot by watermarks.
+  std::string wm_db_;                 // the database of the watermark table
+  std::string watermark_problem_;     // why the watermark table cannot be used ("" if it can)
+  bool chunked_ = false;              // decided by Run
+  std::unique_ptr<Connection> snap_;  // watermarks and chunks
+  std::optional<CdcChunk> chunk_;
+  std::string run_id_;  // tells this run's watermarks from those of earlier runs
+  int64_t chunk_seq_ = 0;
+  uint64_t wm_map_id_ = ~0ULL;
+  bl::TableMap wm_map_;
+  int wm_mark_col_ = -1;
+  bool chunk_boundary_ = false;  // a chunk went out: a boundary follows its transaction
 
   // Stream.
   std::unique_ptr<Connection> repl_conn_;
@@ -532,6 +630,7 @@ Status MysqlCdcSource::CheckServer() {
   std::string grantee = user;
   if (auto at = user.find('@'); at != std::string::npos)
     grantee = "'" + user.substr(0, at) + "'@'" + user.substr(at + 1) + "'";
+  grantee_ = grantee;
   if (!all && !slave) {
     problems_.push_back("user " + user +
                         " lacks REPLICATION SLAVE: GRANT REPLICATION SLAVE ON *.* TO " + grantee);
@@ -718,7 +817,10 @@ Status MysqlCdcSource::Open(const StateMap& committed) {
                                 "'performance_schema', 'sys') ORDER BY table_schema, table_name"));
     std::vector<sql::CatalogTable> catalog;
     std::string default_schema = cfg_.conn.dsn.database;
-    for (const auto& r : rows) catalog.push_back({r[0].value_or(""), r[1].value_or("")});
+    for (const auto& r : rows) {
+      if (r[1].value_or("") == kWatermarkTable) continue;  // sluice's own, never captured
+      catalog.push_back({r[0].value_or(""), r[1].value_or("")});
+    }
     ASSIGN_OR_RETURN(
         specs, sql::ExpandTablePatterns(specs, catalog, default_schema, "mysql source tables:"));
   }
@@ -730,6 +832,10 @@ Status MysqlCdcSource::Open(const StateMap& committed) {
     t.db = db.empty() ? cfg_.conn.dsn.database : db;
     t.name = name;
     t.qualified = QuoteIdent(t.db) + "." + QuoteIdent(t.name);
+    if (t.name == kWatermarkTable) {
+      return Status::InvalidArgument("source.tables: " + spec +
+                                     " is the table of sluice's snapshot watermarks");
+    }
     if (!streams.insert(spec).second)
       return Status::InvalidArgument("source.tables: " + spec + " is listed twice");
     RETURN_IF_ERROR(LoadTable(t));
@@ -748,6 +854,9 @@ Status MysqlCdcSource::Open(const StateMap& committed) {
     tables_.push_back(std::move(t));
   }
   for (size_t i = 0; i < tables_.size(); ++i) by_name_[{tables_[i].db, tables_[i].name}] = i;
+  wm_db_ =
+      cfg_.conn.dsn.database.empty() && !tables_.empty() ? tables_[0].db : cfg_.conn.dsn.database;
+  CheckWatermarkPrivileges();
   if (!problems_.empty()) {
     return Status::Permanent("mysql cdc: the server is not ready for change data capture: " +
                              Join(problems_, "; "));
@@ -763,6 +872,16 @@ std::vector<std::string> MysqlCdcSource::DescribePlan() {
   lines.push_back("binlog ROW/FULL/FULL ok, replication privileges ok, server at GTID " +
                   server_pos_.ToString() +
                   (cfg_.stop_at_caught_up ? "; stop_at: caught_up (ends there)" : ""));
+  if (cfg_.snapshot_initial && watermark_problem_.empty()) {
+    lines.push_back("snapshot: in chunks of " + std::to_string(cfg_.page_size) +
+                    " rows between watermarks written to " + QuoteIdent(wm_db_) + "." +
+                    QuoteIdent(kWatermarkTable) + ", while the binlog streams");
+  } else if (cfg_.snapshot_initial) {
+    lines.push_back(
+        "warning: snapshot: each table copied whole in one consistent transaction "
+        "before the stream starts (the chunked watermark copy is off: " +
+        watermark_problem_ + "); to enable it: " + WatermarkGrant());
+  }
   for (const auto& t : tables_) {
     std::string line = t.db + "." + t.name + " -> stream " + t.stream + ": " +
                        std::to_string(t.columns.size()) + " columns";
@@ -800,7 +919,37 @@ void MysqlCdcSource::SaveSchema(const CdcTable& t) {
 
 Status MysqlCdcSource::Run(Emitter& out) {
   for (const auto& t : tables_) SaveSchema(t);
-  Status st = Snapshot(out);
+  bool pending = false;
+  for (auto& t : tables_) {
+    if (!t.state && !cfg_.snapshot_initial) {
+      TableState st;
+      st.gtid = server_pos_;
+      if (!cfg_.start_gtid.empty()) (void)GtidSet::Parse(cfg_.start_gtid, &st.gtid);
+      t.state = st;
+    }
+    pending |= !t.state || !t.state->snapshot_done;
+  }
+  Status st;
+  if (pending) {
+    st = PrepareWatermarks();
+    chunked_ = st.ok();
+    if (chunked_) {
+      // Streams from now on; its rows come in chunks between watermarks.
+      for (auto& t : tables_) {
+        if (t.state) continue;
+        TableState ts;
+        ts.gtid = server_pos_;
+        ts.snapshot_done = false;
+        t.state = ts;
+      }
+    } else {
+      Warn(
+          "the snapshot copies each table whole, in one transaction, before the binlog streams: "
+          "the watermark table cannot be used (" +
+          st.message() + "); to copy in chunks while the binlog streams: " + WatermarkGrant());
+      st = Snapshot(out);
+    }
+  }
   if (st.ok()) st = Stream(out);
   CloseStream();
   if (skipped_rows_ > 0) {
@@ -809,6 +958,327 @@ Status MysqlCdcSource::Run(Emitter& out) {
   if (st.IsCancelled()) return Status::OK();
   return st;
 }
+
+// ---- snapshot by watermarks ----
+
+std::string MysqlCdcSource::WatermarkGrant() const {
+  return "GRANT CREATE, INSERT, UPDATE, DELETE ON " + QuoteIdent(wm_db_) + "." +
+         QuoteIdent(kWatermarkTable) + " TO " + grantee_;
+}
+
+void MysqlCdcSource::CheckWatermarkPrivileges() {
+  watermark_problem_.clear();
+  const Value db = Value::Text(wm_db_), table = Value::Text(kWatermarkTable),
+              who = Value::Text(grantee_);
+  auto rows = meta_->Query(
+      "SELECT (SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND "
+      "TABLE_NAME = ?), (SELECT GROUP_CONCAT(p) FROM (SELECT PRIVILEGE_TYPE p FROM "
+      "information_schema.USER_PRIVILEGES WHERE GRANTEE = ? UNION ALL SELECT PRIVILEGE_TYPE FROM "
+      "information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ? AND ? LIKE TABLE_SCHEMA UNION ALL "
+      "SELECT PRIVILEGE_TYPE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ? AND "
+      "TABLE_SCHEMA = ? AND TABLE_NAME = ?) x)",
+      {db, table, who, who, db, who, db, table});
+  if (!rows.ok() || rows->empty()) return;  // unknown: Run finds out by writing
+  const auto& r = rows->at(0);
+  std::set<std::string> have;
+  for (const std::string& p : Split(ToUpper(r[1].value_or("")), ','))
+    have.insert(std::string(Trim(p)));
+  std::vector<std::string> missing;
+  if (r[0].value_or("0") == "0" && !have.count("CREATE")) missing.push_back("CREATE");
+  for (const char* p : {"INSERT", "UPDATE"}) {
+    if (!have.count(p)) missing.push_back(p);
+  }
+  if (!missing.empty()) {
+    watermark_problem_ = "user " + grantee_ + " lacks " + Join(missing, ", ") + " on " +
+                         QuoteIdent(wm_db_) + "." + QuoteIdent(kWatermarkTable);
+  }
+}
+
+Status MysqlCdcSource::WriteWatermark(const std::string& mark) {
+  return snap_
+      ->Query("INSERT INTO " + QuoteIdent(wm_db_) + "." + QuoteIdent(kWatermarkTable) +
+                  " (id, mark) VALUES (?, ?) ON DUPLICATE KEY UPDATE mark = VALUES(mark)",
+              {Value::Text(ctx_.pipeline), Value::Text(mark)})
+      .status();
+}
+
+Status MysqlCdcSource::PrepareWatermarks() {
+  if (!snap_) {
+    ASSIGN_OR_RETURN(snap_, Connection::Connect(cfg_.conn, Session::kSource));
+  }
+  // Each watermark is an autocommit transaction: a GTID of its own in the binlog.
+  RETURN_IF_ERROR(snap_->Exec("SET SESSION autocommit = 1"));
+  ASSIGN_OR_RETURN(auto exists, snap_->Query("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                                             "TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                                             {Value::Text(wm_db_), Value::Text(kWatermarkTable)}));
+  if (exists.empty() || exists[0][0].value_or("0") == "0") {
+    RETURN_IF_ERROR(snap_->Exec("CREATE TABLE IF NOT EXISTS " + QuoteIdent(wm_db_) + "." +
+                                QuoteIdent(kWatermarkTable) +
+                                " (id VARCHAR(191) NOT NULL PRIMARY KEY, mark VARCHAR(1000) NOT "
+                                "NULL) ENGINE=InnoDB"));
+  }
+  return WriteWatermark("ready");
+}
+
+Status MysqlCdcSource::Uninstall() {
+  ASSIGN_OR_RETURN(meta_, Connection::Connect(cfg_.conn, Session::kAdmin));
+  wm_db_ = cfg_.conn.dsn.database;
+  if (wm_db_.empty() && !cfg_.tables.empty()) wm_db_ = SplitQualifiedName(cfg_.tables[0]).first;
+  const std::string table = QuoteIdent(wm_db_) + "." + QuoteIdent(kWatermarkTable);
+  ASSIGN_OR_RETURN(auto exists, meta_->Query("SELECT COUNT(*) FROM information_schema.TABLES WHERE "
+                                             "TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                                             {Value::Text(wm_db_), Value::Text(kWatermarkTable)}));
+  if (exists.empty() || exists[0][0].value_or("0") == "0") return Status::OK();
+  RETURN_IF_ERROR(
+      meta_->Query("DELETE FROM " + table + " WHERE id = ?", {Value::Text(ctx_.pipeline)})
+          .status());
+  ASSIGN_OR_RETURN(auto left, meta_->Query("SELECT COUNT(*) FROM " + table));
+  if (!left.empty() && left[0][0].value_or("0") == "0") {
+    RETURN_IF_ERROR(meta_->Exec("DROP TABLE IF EXISTS " + table));
+    Log("dropped the watermark table " + table);
+  } else {
+    Log("deleted this pipeline's watermark row; " + table +
+        " stays for the other pipelines whose rows it holds");
+  }
+  return Status::OK();
+}
+
+bool MysqlCdcSource::SnapshotPending() const {
+  for (const auto& t : tables_) {
+    if (t.state && !t.state->snapshot_done) return true;
+  }
+  return false;
+}
+
+Status MysqlCdcSource::StartChunk(Emitter& out) {
+  size_t ti = tables_.size();
+  for (size_t i = 0; i < tables_.size(); ++i) {
+    if (tables_[i].state && !tables_[i].state->snapshot_done) {
+      ti = i;
+      break;
+    }
+  }
+  if (ti == tables_.size()) return Status::OK();
+  CdcTable& t = tables_[ti];
+  // The catalog's columns are what a SELECT returns now. Between transactions the stream maps
+  // each table again (its next table map) before any of its rows.
+  bool same = t.catalog.size() == t.columns.size();
+  for (size_t i = 0; same && i < t.catalog.size(); ++i)
+    same = t.catalog[i].name == t.columns[i].name;
+  if (!same) {
+    RETURN_IF_ERROR(FlushTable(t, out));
+    SetColumns(t, t.catalog);
+    SaveSchema(t);
+    t.map_id = ~0ULL;
+  }
+  if (run_id_.empty()) run_id_ = NewRunId();
+  CdcChunk c;
+  c.table = ti;
+  const std::string id = ctx_.pipeline + ":" + run_id_ + ":" + std::to_string(++chunk_seq_);
+  c.low = "low:" + id;
+  c.high = "high:" + id;
+  c.keyed = !t.key.empty();
+  std::string list, order;
+  for (size_t i = 0; i < t.columns.size(); ++i) {
+    list += (i ? ", " : "") + QuoteIdent(t.columns[i].name);
+    c.columns.push_back(t.columns[i].name);
+  }
+  for (size_t i = 0; i < t.key.size(); ++i)
+    order += (i ? ", " : "") + QuoteIdent(t.columns[t.key[i]].name);
+  std::vector<Value> after;
+  if (c.keyed && !t.state->after.empty()) {
+    auto j = nlohmann::json::parse(t.state->after, nullptr, false);
+    if (!j.is_array() || j.size() != t.key.size()) {
+      return Status::Corruption("mysql cdc: the snapshot checkpoint of " + t.stream +
+                                " does not match its key; `sluice state reset` starts over");
+    }
+    for (size_t i = 0; i < t.key.size(); ++i) {
+      ASSIGN_OR_RETURN(Value v, ValueFromJson(j[i].dump(), t.columns[t.key[i]].fetch));
+      after.push_back(std::move(v));
+    }
+  }
+  if (!c.keyed) t.state->snapshot_rows = 0;  // a keyless copy is one chunk: all or nothing
+  std::string sql = "SELECT " + list + " FROM " + t.qualified;
+  if (!after.empty()) {
+    std::string marks;
+    for (size_t i = 0; i < t.key.size(); ++i) marks += i ? ", ?" : "?";
+    sql += " WHERE (" + order + ") > (" + marks + ")";
+  }
+  if (c.keyed) sql += " ORDER BY " + order + " LIMIT " + std::to_string(cfg_.page_size);
+  if (chunk_seq_ == 1 || t.state->after.empty()) {
+    Log("snapshot of " + t.qualified,
+        {{"chunk_rows", c.keyed ? std::to_string(cfg_.page_size) : "all (no key)"},
+         {"after_rows", std::to_string(t.state->snapshot_rows)}});
+  }
+  RETURN_IF_ERROR(WriteWatermark(c.low));
+  {
+    // Autocommit: the SELECT reads one consistent view, taken after the low watermark committed.
+    Connection& conn = *snap_;
+    std::unique_ptr<Statement> stmt;
+    std::unique_ptr<RowReader> reader;
+    if (after.empty()) {
+      if (mysql_real_query(conn.raw(), sql.data(), sql.size()) != 0)
+        return conn.Error("mysql cdc: snapshot chunk of " + t.qualified);
+      ASSIGN_OR_RETURN(reader, MakeTextReader(conn, t.columns));
+    } else {
+      ASSIGN_OR_RETURN(stmt, Statement::Prepare(conn, sql));
+      RETURN_IF_ERROR(stmt->Execute(after));
+      ASSIGN_OR_RETURN(reader, MakeBinaryReader(*stmt, t.columns));
+    }
+    RecordBatchBuilder b(t.schema);
+    RowIssue issue;
+    for (;;) {
+      ASSIGN_OR_RETURN(bool more, reader->Next(b, &issue));
+      if (!more) break;
+      ++c.selected;
+      pending_bytes_ += reader->row_bytes();
+      const int64_t n = t.state->snapshot_rows + c.selected;
+      if (!issue.column.empty()) {
+        RejectedRow rej;
+        rej.stream = t.stream;
+        rej.origin = t.db + "." + t.name + "@snapshot:" + std::to_string(n);
+        rej.position_key = rej.origin;
+        rej.raw = reader->RowJson();
+        rej.rule = "type";
+        rej.column = issue.column;
+        rej.reason = issue.reason;
+        c.rejects.push_back(std::move(rej));
+      } else {
+        b.CommitRow(n);
+      }
+      if (c.keyed) {
+        std::string key = "[";
+        for (size_t i = 0; i < t.key.size(); ++i)
+          key += (i ? "," : "") + ValueJson(reader->Get(t.key[i]));
+        c.last_key = key + "]";
+      }
+    }
+    reader.reset();
+    if (b.num_rows() > 0) c.rows = b.Finish(t.stream, t.db + "." + t.name);
+  }
+  RETURN_IF_ERROR(WriteWatermark(c.high));
+  if (c.rows) {
+    const int64_t n = c.rows->num_rows();
+    c.dropped.assign(static_cast<size_t>(n), 0);
+    if (c.keyed) {
+      std::string key;
+      for (int64_t r = 0; r < n; ++r) {
+        key.clear();
+        for (size_t k : t.key) AppendKeyPart(key, c.rows->column(k), r);
+        c.by_key.emplace(key, r);
+      }
+    }
+  }
+  chunk_ = std::move(c);
+  return Status::OK();
+}
+
+void MysqlCdcSource::NoteChunkChange(const CdcTable& t, const std::vector<bl::Cell>& cells) {
+  CdcChunk& c = *chunk_;
+  if (!c.low_seen) return;  // before the window: the selected rows hold it
+  if (!c.keyed) {
+    c.spoiled = true;
+    return;
+  }
+  if (c.by_key.empty()) return;
+  // The key as the selected rows have it: the cells typed as the columns, then as text.
+  std::string key;
+  for (size_t k : t.key) {
+    const int m = t.col_to_map[k];
+    if (m < 0 || static_cast<size_t>(m) >= cells.size()) return;
+    const bl::Cell& cell = cells[static_cast<size_t>(m)];
+    const bl::ColumnInfo& info = t.map.columns[static_cast<size_t>(m)];
+    ColumnBuilder kb(t.columns[k].type);
+    std::string why;
+    if (!AppendCell(kb, t.columns[k], cell, info.type == bl::kTypeString ? info.max_len : 0,
+                    &why)) {
+      return;
+    }
+    ColumnPtr col = kb.Finish();
+    AppendKeyPart(key, *col, 0);
+  }
+  auto it = c.by_key.find(key);
+  if (it != c.by_key.end()) c.dropped[static_cast<size_t>(it->second)] = 1;
+}
+
+Status MysqlCdcSource::OnWatermarkRows(uint8_t type, std::string_view body, Emitter& out) {
+  if (!chunk_ || wm_mark_col_ < 0) return Status::OK();
+  ASSIGN_OR_RETURN(bl::RowsEvent ev, bl::DecodeRowsEvent(type, body));
+  size_t pos = 0;
+  while (pos < ev.rows.size()) {
+    if (ev.op == 'u') RETURN_IF_ERROR(bl::DecodeRow(wm_map_, ev, false, &pos, &before_));
+    RETURN_IF_ERROR(bl::DecodeRow(wm_map_, ev, ev.op == 'u', &pos, &after_));
+    if (ev.op == 'd' || static_cast<size_t>(wm_mark_col_) >= after_.size()) continue;
+    const bl::Cell& mark = after_[static_cast<size_t>(wm_mark_col_)];
+    if (mark.kind != bl::Cell::Kind::kBytes) continue;
+    RETURN_IF_ERROR(OnWatermark(std::string(mark.bytes), out));
+    if (!chunk_) break;
+  }
+  return Status::OK();
+}
+
+Status MysqlCdcSource::OnWatermark(const std::string& mark, Emitter& out) {
+  CdcChunk& c = *chunk_;
+  if (mark == c.low) {
+    c.low_seen = true;
+    return Status::OK();
+  }
+  if (mark != c.high) return Status::OK();  // another run's or another pipeline's
+  CdcTable& t = tables_[c.table];
+  bool same_columns = c.columns.size() == t.columns.size();
+  for (size_t i = 0; same_columns && i < c.columns.size(); ++i)
+    same_columns = c.columns[i] == t.columns[i].name;
+  if (!c.low_seen || c.spoiled || !same_columns) {
+    // Selected again: the table's progress is unchanged.
+    Log("selecting a chunk of " + t.qualified + " again",
+        {{"why", !same_columns ? "its columns changed"
+                 : c.spoiled   ? "a table without key changed meanwhile"
+                               : "no low watermark"}});
+    chunk_.reset();
+    return Status::OK();
+  }
+  // The stream's changes of the table so far go first.
+  RETURN_IF_ERROR(FlushTable(t, out));
+  int64_t emitted = 0;
+  Envelope env;
+  if (c.rows) {
+    std::vector<int64_t> keep;
+    for (int64_t r = 0; r < c.rows->num_rows(); ++r) {
+      if (!c.dropped[static_cast<size_t>(r)]) keep.push_back(r);
+    }
+    if (!keep.empty()) {
+      auto batch = std::const_pointer_cast<RecordBatch>(SelectRows(c.rows, keep));
+      emitted = batch->num_rows();
+      // The high watermark's transaction: where the rows are as selected.
+      RecordBatch::ChangeSource base;
+      base.position = txn_text_;
+      base.txid = static_cast<int64_t>(txn_.seq);
+      batch->ops.assign(static_cast<size_t>(emitted), 'r');
+      batch->changes.assign(static_cast<size_t>(emitted), base);
+      batch->source_db = t.db;
+      batch->source_table = t.name;
+      env.batch = std::move(batch);
+    }
+  }
+  env.rejects = std::move(c.rejects);
+  const int64_t rejected = static_cast<int64_t>(env.rejects.size());
+  if (env.batch || !env.rejects.empty()) {
+    env.boundary = false;
+    RETURN_IF_ERROR(out.Emit(std::move(env)));
+  }
+  chunk_boundary_ = true;  // the chunk's progress goes out once its transaction ends
+  t.state->snapshot_rows += emitted + rejected;
+  if (c.keyed && !c.last_key.empty()) t.state->after = c.last_key;
+  if (!c.keyed || c.selected < cfg_.page_size) {
+    t.state->snapshot_done = true;
+    t.state->after.clear();
+    Log("copied " + t.qualified, {{"rows", std::to_string(t.state->snapshot_rows)}});
+  }
+  chunk_.reset();
+  return Status::OK();
+}
+
+// ---- snapshot in one transaction (the fallback) ----
 
 Status MysqlCdcSource::Snapshot(Emitter& out) {
   // Tables without a position: a snapshot (or, with snapshot: never, the server's position now).
@@ -1015,7 +1485,7 @@ Status MysqlCdcSource::Stream(Emitter& out) {
     ASSIGN_OR_RETURN(auto rows, meta_->Query("SELECT @@gtid_binlog_pos"));
     if (rows.empty() || !GtidSet::Parse(rows[0][0].value_or(""), &target))
       return Status::Corruption("mysql cdc: cannot read @@gtid_binlog_pos");
-    if (stream_pos_.Reaches(target)) {
+    if (stream_pos_.Reaches(target) && !SnapshotPending()) {
       Log("caught up", {{"gtid", stream_pos_.ToString()}});
       return FlushAll(out, true);
     }
@@ -1028,17 +1498,21 @@ Status MysqlCdcSource::Stream(Emitter& out) {
   const auto flush_every = std::chrono::duration<double>(std::min(cfg_.heartbeat_s, 1.0));
   for (;;) {
     if (!in_txn_) {
-      const bool caught_up = cfg_.stop_at_caught_up && stream_pos_.Reaches(target);
+      const bool caught_up =
+          cfg_.stop_at_caught_up && stream_pos_.Reaches(target) && !SnapshotPending();
       if (caught_up || out.StopRequested()) {
         if (caught_up) Log("caught up", {{"gtid", stream_pos_.ToString()}});
         return FlushAll(out, true);
       }
+      // The next snapshot chunk: its watermarks are then on their way down the stream.
+      if (chunked_ && !chunk_ && SnapshotPending()) RETURN_IF_ERROR(StartChunk(out));
       // Rows of ours go out at least every second. Positions alone (other tables' and other
       // databases' transactions) only every 10 s: each stored position is a commit in the sink,
       // and a sink on the same server writes binlog that this stream then reads.
       const auto since = Clock::now() - last_flush;
+      // A chunk's end is a boundary too, so its progress may commit with its rows.
       if ((pending_rows_ > 0 && (pending_rows_ >= kBatchRows || since >= flush_every)) ||
-          (positions_pending_ && since >= std::chrono::seconds(10))) {
+          chunk_boundary_ || (positions_pending_ && since >= std::chrono::seconds(10))) {
         RETURN_IF_ERROR(FlushAll(out, false));
         last_flush = Clock::now();
       }
@@ -1088,7 +1562,7 @@ Status MysqlCdcSource::Stream(Emitter& out) {
       case bl::kHeartbeatEvent:
         break;
       default:
-        if (bl::IsRowsEvent(h.type)) RETURN_IF_ERROR(OnRows(h.type, body));
+        if (bl::IsRowsEvent(h.type)) RETURN_IF_ERROR(OnRows(h.type, body, out));
         break;
     }
   }
@@ -1098,18 +1572,26 @@ void MysqlCdcSource::Commit() {
   if (!in_txn_) return;
   in_txn_ = false;
   stream_pos_.Advance(txn_.domain, txn_.server_id, txn_.seq);
-  for (auto& t : tables_) {
-    if (t.state->snapshot_done) t.state->gtid.Advance(txn_.domain, txn_.server_id, txn_.seq);
-  }
+  // A table being copied by watermarks streams all the same (the fallback copies before).
+  for (auto& t : tables_) t.state->gtid.Advance(txn_.domain, txn_.server_id, txn_.seq);
   positions_pending_ = true;
 }
 
 Status MysqlCdcSource::OnTableMap(std::string_view body, Emitter& out) {
   const uint64_t id = bl::PeekTableId(body);
-  if (other_ids_.count(id)) return Status::OK();
+  if (other_ids_.count(id) || id == wm_map_id_) return Status::OK();
   auto known = table_ids_.find(id);
   if (known != table_ids_.end() && tables_[known->second].map_id == id) return Status::OK();
   ASSIGN_OR_RETURN(bl::TableMap map, bl::DecodeTableMap(body));
+  if (map.table == kWatermarkTable && map.db == wm_db_) {
+    wm_mark_col_ = -1;
+    for (size_t i = 0; i < map.columns.size(); ++i) {
+      if (map.columns[i].name == "mark") wm_mark_col_ = static_cast<int>(i);
+    }
+    wm_map_ = std::move(map);
+    wm_map_id_ = id;
+    return Status::OK();
+  }
   auto it = by_name_.find({map.db, map.table});
   if (it == by_name_.end()) {
     other_ids_.insert(id);
@@ -1224,19 +1706,22 @@ void MysqlCdcSource::AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>
   ++pending_rows_;
 }
 
-Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body) {
+Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body, Emitter& out) {
   const uint64_t id = bl::PeekTableId(body);
+  if (id == wm_map_id_) return OnWatermarkRows(type, body, out);
   auto it = table_ids_.find(id);
   if (it == table_ids_.end()) return Status::OK();
   CdcTable& t = tables_[it->second];
   if (t.map_id != id) return Status::OK();
   ASSIGN_OR_RETURN(bl::RowsEvent ev, bl::DecodeRowsEvent(type, body));
   pending_bytes_ += body.size() + bl::kHeaderSize;
-  const bool skip = !t.state->snapshot_done || t.state->gtid.Contains(txn_.domain, txn_.seq);
+  const bool skip = t.state->gtid.Contains(txn_.domain, txn_.seq);
+  const bool chunk = chunk_ && chunk_->table == it->second;
   size_t pos = 0;
   while (pos < ev.rows.size()) {
     if (ev.op == 'c') {
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, false, &pos, &after_));
+      if (chunk) NoteChunkChange(t, after_);
       if (skip) {
         ++skipped_rows_;
         continue;
@@ -1244,6 +1729,7 @@ Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body) {
       AppendRow(t, 'c', after_, "");
     } else if (ev.op == 'd') {
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, false, &pos, &before_));
+      if (chunk) NoteChunkChange(t, before_);
       if (skip) {
         ++skipped_rows_;
         continue;
@@ -1253,6 +1739,10 @@ Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body) {
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, false, &pos, &before_));
       std::string before = skip ? "" : CellsJson(t, before_);
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, true, &pos, &after_));
+      if (chunk) {
+        NoteChunkChange(t, before_);
+        NoteChunkChange(t, after_);
+      }
       if (skip) {
         ++skipped_rows_;
         continue;
@@ -1348,12 +1838,12 @@ Status MysqlCdcSource::FlushAll(Emitter& out, bool flush) {
   env.bytes_in = pending_bytes_;
   pending_bytes_ = 0;
   for (auto& t : tables_) {
-    if (t.state && t.state->snapshot_done)
-      env.positions.push_back({t.stream, kCdcKey, t.state->ToJson()});
+    if (t.state) env.positions.push_back({t.stream, kCdcKey, t.state->ToJson()});
   }
   env.boundary = true;
   env.flush = flush;
   positions_pending_ = false;
+  chunk_boundary_ = false;
   return out.Emit(std::move(env));
 }
 

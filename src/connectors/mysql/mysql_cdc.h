@@ -23,6 +23,7 @@ struct CdcConfig {
   std::string start_gtid;           // snapshot: never: stream after this position (default: now)
   uint32_t server_id = 0;  // the replica id shown to the server; 0: derived from the pipeline
   double heartbeat_s = 1;  // idle tick: flush, check stop, store the position
+  int64_t page_size = 65536;  // rows per snapshot chunk
 };
 
 Result<std::unique_ptr<Source>> MakeCdcSource(const ConnectorContext& ctx, CdcConfig cfg);

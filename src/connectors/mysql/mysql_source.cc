@@ -1124,6 +1124,8 @@ const OptionSchema& SourceOptions() {
       {"server_id", OptionType::kInt, "0",
        "cdc: the replica server id shown to the server (unique among its replicas; default: "
        "derived from the pipeline name)"},
+      {"page_size", OptionType::kInt, "65536",
+       "cdc: rows per chunk of the snapshot (watermarks, README.md \"Initial snapshot\")"},
       {"heartbeat_interval", OptionType::kDuration, "1s",
        "cdc: the server sends a heartbeat after this long without events; the position is "
        "stored and a stop is seen at least this often"},
@@ -1143,7 +1145,7 @@ Result<std::unique_ptr<Source>> MakeSource(const ConnectorContext& ctx, const Co
     for (const auto& [k, v] : block.entries()) {
       static const std::set<std::string> kCdcKeys = {
           "type", "dsn", "tls", "mode", "table", "tables", "stop_at", "snapshot", "server_id",
-          "heartbeat_interval", "start_gtid"};
+          "heartbeat_interval", "start_gtid", "page_size"};
       if (!kCdcKeys.count(k))
         return Status::InvalidArgument(where + "." + k + ": does not apply to mode: cdc");
     }
@@ -1163,6 +1165,8 @@ Result<std::unique_ptr<Source>> MakeSource(const ConnectorContext& ctx, const Co
     if (id < 0 || id > 4294967295LL)
       return Status::InvalidArgument(where + ".server_id: must be between 1 and 4294967295 (0: derived)");
     cdc.server_id = static_cast<uint32_t>(id);
+    cdc.page_size = o.GetInt("page_size");
+    if (cdc.page_size < 1) return Status::InvalidArgument(where + ".page_size: must be at least 1");
     cdc.heartbeat_s = o.GetSeconds("heartbeat_interval");
     if (cdc.heartbeat_s <= 0 || cdc.heartbeat_s > 4294967)
       return Status::InvalidArgument(where + ".heartbeat_interval: must be positive");
@@ -1182,7 +1186,8 @@ Result<std::unique_ptr<Source>> MakeSource(const ConnectorContext& ctx, const Co
     if (o.Has("poll_interval")) trig.poll_interval = o.GetSeconds("poll_interval");
     return MakeTriggerSource(ctx, std::move(trig));
   }
-  for (const char* opt : {"stop_at", "snapshot", "server_id", "heartbeat_interval", "start_gtid"}) {
+  for (const char* opt :
+       {"stop_at", "snapshot", "server_id", "heartbeat_interval", "start_gtid", "page_size"}) {
     if (o.Has(opt)) return Status::InvalidArgument(where + "." + opt + ": only with mode: cdc");
   }
   cfg.mode = mode == "incremental" ? Mode::kIncremental

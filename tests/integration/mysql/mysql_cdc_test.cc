@@ -2,8 +2,16 @@
 // snapshot, the binlog stream (inserts, updates, key changes, deletes, whole transactions), resume
 // from the committed GTID without duplicates, schema changes, every column type decoded from the
 // binlog exactly as the snapshot reads it, and `check` naming the fix for missing privileges.
+// The chunked snapshot by watermarks: a copy under a concurrent writer ends with every key's
+// latest row, a stopped copy resumes after its last committed chunk, a table added later is
+// copied alone, and without privileges on the watermark table the whole-table copy is used.
 
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <random>
 #include <set>
+#include <thread>
 
 #include "integration/mysql/mysql_test_env.h"
 
@@ -12,16 +20,19 @@ namespace {
 
 class MysqlCdcTest : public MysqlTest {
  protected:
-  ConfigNode CdcBlock(const std::vector<std::string>& tables, const std::string& dsn = "") {
-    return Block("source",
-                 {{"dsn", dsn.empty() ? Dsn() : dsn}, {"mode", "cdc"}, {"stop_at", "caught_up"}},
-                 {{"tables", tables}});
+  ConfigNode CdcBlock(const std::vector<std::string>& tables, const std::string& dsn = "",
+                      const std::string& page_size = "") {
+    std::vector<std::pair<std::string, std::string>> scalars = {
+        {"dsn", dsn.empty() ? Dsn() : dsn}, {"mode", "cdc"}, {"stop_at", "caught_up"}};
+    if (!page_size.empty()) scalars.push_back({"page_size", page_size});
+    return Block("source", scalars, {{"tables", tables}});
   }
   // One run of a cdc source from `committed` until it has caught up; the collected envelopes.
   std::unique_ptr<CollectingEmitter> RunOnce(const std::vector<std::string>& tables,
-                                             const StateMap& committed) {
+                                             const StateMap& committed,
+                                             const std::string& page_size = "") {
     auto out = std::make_unique<CollectingEmitter>();
-    auto src = MakeSource(CdcBlock(tables));
+    auto src = MakeSource(CdcBlock(tables, "", page_size));
     EXPECT_TRUE(src.ok()) << src.status().ToString();
     if (!src.ok()) return out;
     Status st = (*src)->Open(committed);
@@ -38,6 +49,35 @@ class MysqlCdcTest : public MysqlTest {
       for (int64_t r = 0; r < env.batch->num_rows(); ++r) ops += env.batch->op(r);
     }
     return ops;
+  }
+  // The ops of one stream's rows.
+  static std::string StreamOps(const CollectingEmitter& e, const std::string& stream) {
+    std::string ops;
+    for (const auto& env : e.envelopes) {
+      if (!env.batch || env.batch->stream != stream) continue;
+      for (int64_t r = 0; r < env.batch->num_rows(); ++r) ops += env.batch->op(r);
+    }
+    return ops;
+  }
+  // Applies the rows as a replicate sink does (by the first column, the key): r, c and u write
+  // the row, d deletes the key.
+  static void Replay(const CollectingEmitter& e, std::map<int64_t, Rows::value_type>* table) {
+    const Rows rows = e.AllRows();
+    const std::string ops = Ops(e);
+    EXPECT_EQ(rows.size(), ops.size());
+    for (size_t i = 0; i < rows.size() && i < ops.size(); ++i) {
+      const int64_t key = std::stoll(rows[i][0]);
+      if (ops[i] == 'd') {
+        table->erase(key);
+      } else {
+        (*table)[key] = rows[i];
+      }
+    }
+  }
+  std::map<int64_t, Rows::value_type> TableNow(const std::string& select) {
+    std::map<int64_t, Rows::value_type> out;
+    for (auto& r : Query(select)) out[std::stoll(r[0])] = r;
+    return out;
   }
   static std::vector<const RecordBatch::ChangeSource*> Changes(const CollectingEmitter& e) {
     std::vector<const RecordBatch::ChangeSource*> out;
@@ -130,6 +170,212 @@ TEST_F(MysqlCdcTest, InterruptedSnapshotResumesAfterTheLastCommittedKey) {
   EXPECT_EQ(std::stoll(got2.front()[0]), std::stoll(got1.back()[0]) + 1);
   EXPECT_EQ(got2.back(), (std::vector<std::string>{"150000", "v150000"}));
   EXPECT_NE(At(second->Positions(), "big", "cdc").find("\"snapshot\":\"done\""), std::string::npos);
+}
+
+TEST_F(MysqlCdcTest, ChunkedSnapshotUnderConcurrentWritesEndsWithEveryKeyLatest) {
+  Exec("CREATE TABLE w (id INT PRIMARY KEY, v INT NOT NULL, note VARCHAR(20))");
+  Exec("INSERT INTO w SELECT seq, 0, 'seed' FROM seq_1_to_3000");
+  std::atomic<bool> stop{false};
+  std::atomic<int> writes{0};
+  std::thread writer([&] {
+    MYSQL* m = Connect(db_);
+    if (!m) return;
+    std::mt19937 rng(7);
+    int next = 100000;
+    while (!stop) {
+      // Keys anywhere: in chunks copied, in the chunk in flight, not copied yet, and new ones.
+      const std::string id = std::to_string(1 + rng() % 3300);
+      std::string sql;
+      switch (rng() % 6) {
+        case 0:
+          sql = "DELETE FROM w WHERE id = " + id;
+          break;
+        case 1:
+          sql = "INSERT INTO w VALUES (" + id +
+                ", 1, 'ins') ON DUPLICATE KEY UPDATE v = v + 1, note = 'dup'";
+          break;
+        case 2:
+          sql = "UPDATE IGNORE w SET id = " + std::to_string(next++) + " WHERE id = " + id;
+          break;
+        case 3:
+          sql = "INSERT INTO w VALUES (" + std::to_string(next++) + ", 2, 'new')";
+          break;
+        default:
+          sql =
+              "UPDATE w SET v = v + 1, note = 'upd' WHERE id BETWEEN " + id + " AND " + id + " + 3";
+      }
+      if (mysql_query(m, sql.c_str()) == 0) ++writes;
+      if (rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    mysql_close(m);
+  });
+  // The copy in chunks of 100 while the writer runs; then what it did after.
+  auto first = RunOnce({"w"}, {}, "100");
+  stop = true;
+  writer.join();
+  ASSERT_GT(writes.load(), 0);
+  const StateMap committed = first->Positions();
+  EXPECT_NE(At(committed, "w", "cdc").find("\"snapshot\":\"done\""), std::string::npos)
+      << At(committed, "w", "cdc");
+  auto second = RunOnce({"w"}, committed, "100");
+  EXPECT_EQ(Ops(*second).find('r'), std::string::npos) << "the copy is done: only changes";
+
+  std::map<int64_t, Rows::value_type> replica;
+  Replay(*first, &replica);
+  Replay(*second, &replica);
+  const auto want = TableNow("SELECT id, v, note FROM w ORDER BY id");
+  EXPECT_EQ(replica.size(), want.size());
+  size_t differ = 0;
+  for (const auto& [k, row] : want) {
+    auto it = replica.find(k);
+    if (it == replica.end() || it->second != row) {
+      if (++differ <= 5) ADD_FAILURE() << "key " << k << " differs from the source";
+    }
+  }
+  for (const auto& [k, row] : replica) {
+    if (!want.count(k) && ++differ <= 5) ADD_FAILURE() << "key " << k << " is not in the source";
+  }
+  EXPECT_EQ(differ, 0u);
+  // The copied rows are op r, each at the GTID of its chunk's high watermark; the writer's
+  // changes streamed in between.
+  const std::string ops = Ops(*first);
+  const size_t reads = static_cast<size_t>(std::count(ops.begin(), ops.end(), 'r'));
+  EXPECT_GT(reads, 2500u);
+  EXPECT_NE((ops + Ops(*second)).find_first_not_of('r'), std::string::npos);
+  std::set<std::string> chunk_positions;
+  const auto changes = Changes(*first);
+  for (size_t i = 0; i < changes.size() && i < ops.size(); ++i) {
+    if (ops[i] == 'r') chunk_positions.insert(changes[i]->position);
+  }
+  EXPECT_GE(chunk_positions.size(), 25u) << "one position per chunk of 100 rows";
+}
+
+TEST_F(MysqlCdcTest, ChunkedSnapshotStoppedMidwayResumesAfterTheLastCommittedChunk) {
+  Exec("CREATE TABLE big (id INT PRIMARY KEY, v VARCHAR(20))");
+  Exec("INSERT INTO big SELECT seq, CONCAT('v', seq) FROM seq_1_to_2000");
+  CollectingEmitter first;
+  first.stop_after = 5;  // a few chunks, then a stop
+  {
+    auto src = MakeSource(CdcBlock({"big"}, "", "100"));
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    ASSERT_TRUE((*src)->Open({}).ok());
+    Status st = (*src)->Run(first);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
+  const Rows got1 = first.AllRows();
+  ASSERT_GT(got1.size(), 0u);
+  ASSERT_LT(got1.size(), 2000u);
+  EXPECT_EQ(Ops(first), std::string(got1.size(), 'r'));
+  EXPECT_EQ(got1.size() % 100, 0u) << "whole chunks only";
+  const std::string pos = At(first.Positions(), "big", "cdc");
+  EXPECT_NE(pos.find("\"snapshot\":\"running\""), std::string::npos) << pos;
+  EXPECT_NE(pos.find("\"after\":[" + got1.back()[0] + "]"), std::string::npos) << pos;
+  EXPECT_NE(pos.find("\"snapshot_rows\":" + std::to_string(got1.size())), std::string::npos) << pos;
+  // Changes while stopped: of a copied row, of one not copied yet, and a delete of a copied one.
+  const int64_t last = std::stoll(got1.back()[0]);
+  Exec("UPDATE big SET v = 'x' WHERE id = 1");
+  Exec("UPDATE big SET v = 'y' WHERE id = 1999");
+  Exec("DELETE FROM big WHERE id = 2");
+  auto second = RunOnce({"big"}, first.Positions(), "100");
+  std::string reads;
+  int64_t first_read = -1;
+  const Rows got2 = second->AllRows();
+  const std::string ops2 = Ops(*second);
+  for (size_t i = 0; i < got2.size(); ++i) {
+    if (ops2[i] != 'r') continue;
+    if (first_read < 0) first_read = std::stoll(got2[i][0]);
+  }
+  EXPECT_EQ(first_read, last + 1) << "resumes after the last committed chunk";
+  EXPECT_EQ(static_cast<int64_t>(std::count(ops2.begin(), ops2.end(), 'r')), 2000 - last);
+  std::map<int64_t, Rows::value_type> replica;
+  Replay(first, &replica);
+  Replay(*second, &replica);
+  EXPECT_EQ(replica, TableNow("SELECT id, v FROM big ORDER BY id"));
+  EXPECT_NE(At(second->Positions(), "big", "cdc").find("\"snapshot\":\"done\""), std::string::npos);
+}
+
+TEST_F(MysqlCdcTest, TableAddedLaterIsCopiedAloneWhileTheOthersStream) {
+  Exec("CREATE TABLE a (id INT PRIMARY KEY, v INT)");
+  Exec("INSERT INTO a SELECT seq, seq FROM seq_1_to_50");
+  auto first = RunOnce({"a"}, {}, "20");
+  EXPECT_EQ(Ops(*first), std::string(50, 'r'));
+  Exec("CREATE TABLE b (id INT PRIMARY KEY, v INT)");
+  Exec("INSERT INTO b SELECT seq, seq FROM seq_1_to_70");
+  Exec("INSERT INTO a VALUES (51, 51)");
+  auto second = RunOnce({"a", "b"}, first->Positions(), "20");
+  EXPECT_EQ(StreamOps(*second, "a"), "c") << "a is not copied again";
+  EXPECT_EQ(StreamOps(*second, "b"), std::string(70, 'r'));
+  for (const char* s : {"a", "b"}) {
+    EXPECT_NE(At(second->Positions(), s, "cdc").find("\"snapshot\":\"done\""), std::string::npos)
+        << s;
+  }
+  // Changes of b after its copy stream like a's.
+  Exec("UPDATE b SET v = 0 WHERE id = 70");
+  StateMap after = first->Positions();
+  for (const auto& [k, v] : second->Positions()) after[k] = v;
+  auto third = RunOnce({"a", "b"}, after, "20");
+  EXPECT_EQ(StreamOps(*third, "b"), "u");
+  EXPECT_EQ(third->AllRows(), (Rows{{"70", "0"}}));
+}
+
+TEST_F(MysqlCdcTest, UninstallDropsTheWatermarkTableOnceNoPipelineUsesIt) {
+  Exec("CREATE TABLE u (id INT PRIMARY KEY)");
+  Exec("INSERT INTO u VALUES (1)");
+  auto first = RunOnce({"u"}, {});
+  EXPECT_EQ(Ops(*first), "r");
+  const std::string rows = "SELECT COUNT(*) FROM _sluice_watermark";
+  EXPECT_EQ(One(rows), "1") << "one row per pipeline";
+  Exec("INSERT INTO _sluice_watermark VALUES ('other', 'low:other:1:1')");
+  auto uninstall = [&] {
+    auto src = MakeSource(CdcBlock({"u"}));
+    ASSERT_TRUE(src.ok());
+    Status st = (*src)->Uninstall();
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  };
+  uninstall();
+  EXPECT_EQ(One(rows), "1") << "another pipeline's row keeps the table";
+  Exec("DELETE FROM _sluice_watermark WHERE id = 'other'");
+  Exec("INSERT INTO _sluice_watermark VALUES ('p', 'ready')");
+  uninstall();
+  EXPECT_EQ(One("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + db_ +
+                "' AND TABLE_NAME = '_sluice_watermark'"),
+            "0");
+}
+
+TEST_F(MysqlCdcTest, WithoutWatermarkPrivilegesTheWholeTableIsCopiedAndCheckSaysHow) {
+  const std::string user = "sluice_nowm_" + std::to_string(getpid());
+  Exec("DROP USER IF EXISTS '" + user + "'@'%'");
+  Exec("CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw'");
+  Exec("GRANT SELECT ON `" + db_ + "`.* TO '" + user + "'@'%'");
+  Exec("GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '" + user + "'@'%'");
+  Exec("CREATE TABLE f (id INT PRIMARY KEY, v INT)");
+  Exec("INSERT INTO f VALUES (1, 1), (2, 2)");
+  CollectingEmitter out;
+  std::vector<std::string> plan;
+  Status st;
+  {
+    auto src = MakeSource(CdcBlock({"f"}, Dsn(user, "pw")));
+    ASSERT_TRUE(src.ok()) << src.status().ToString();
+    st = (*src)->Open({});
+    if (st.ok()) {
+      plan = (*src)->DescribePlan();
+      st = (*src)->Run(out);
+    }
+  }
+  Exec("DROP USER '" + user + "'@'%'");
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::string text;
+  for (const auto& l : plan) text += l + "\n";
+  EXPECT_NE(text.find("copied whole in one consistent transaction"), std::string::npos) << text;
+  EXPECT_NE(text.find("GRANT CREATE, INSERT, UPDATE, DELETE ON `" + db_ +
+                      "`.`_sluice_watermark` TO '" + user + "'@'%'"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(Ops(out), "rr");
+  EXPECT_EQ(out.AllRows(), (Rows{{"1", "1"}, {"2", "2"}}));
+  EXPECT_EQ(One("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '" + db_ +
+                "' AND TABLE_NAME = '_sluice_watermark'"),
+            "0");
 }
 
 TEST_F(MysqlCdcTest, TransactionLargerThanABatchHasNoBoundaryInside) {
