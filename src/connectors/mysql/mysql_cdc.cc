@@ -46,7 +46,10 @@
 // mysql.h must come first: mariadb_rpl.h uses its types.
 // clang-format off
 #include <mysql.h>
+// After mysql.h, which it needs.
+#include <ma_pvio.h>
 #include <mariadb_rpl.h>
+#include <poll.h>
 // clang-format on
 
 #include <charconv>
@@ -137,6 +140,8 @@ std::string ToUpper(std::string_view s) {
 constexpr char kCdcKey[] = "cdc";
 // The table the snapshot's watermarks are written to, in the DSN's database (never captured).
 constexpr char kWatermarkTable[] = "_sluice_watermark";
+// How long the binlog stream must be quiet before waiting whole transactions go out.
+constexpr int kIdleFlushMs = 50;
 
 std::string NewRunId() {
   std::random_device rd;
@@ -508,6 +513,7 @@ class MysqlCdcSource final : public Source {
   Status PrepareWatermarks();
   Status WriteWatermark(const std::string& mark);
   bool SnapshotPending() const;
+  bool StreamIdle();
   // Writes the low watermark, selects the next chunk of the first table whose copy is not done,
   // writes the high watermark.
   Status StartChunk(Emitter& out);
@@ -1043,6 +1049,17 @@ Status MysqlCdcSource::Uninstall() {
   return Status::OK();
 }
 
+// Whole transactions of ours are waiting and nothing more has come for a moment: they go out now
+// rather than wait, in the blocking fetch, for the next event or the server's heartbeat. Bytes
+// already read ahead by the client library (its read cache) count as more to come.
+bool MysqlCdcSource::StreamIdle() {
+  MYSQL* m = repl_conn_->raw();
+  const MARIADB_PVIO* pvio = m->net.pvio;
+  if (pvio && pvio->cache && pvio->cache_pos < pvio->cache + pvio->cache_size) return false;
+  pollfd pfd{static_cast<int>(mysql_get_socket(m)), POLLIN, 0};
+  return poll(&pfd, 1, kIdleFlushMs) == 0;
+}
+
 bool MysqlCdcSource::SnapshotPending() const {
   for (const auto& t : tables_) {
     if (t.state && !t.state->snapshot_done) return true;
@@ -1495,7 +1512,8 @@ Status MysqlCdcSource::Stream(Emitter& out) {
                     {"until", cfg_.stop_at_caught_up ? target.ToString() : "stopped"}});
   const size_t crc = checksum_ == "NONE" || checksum_ == "OFF" || checksum_.empty() ? 0 : 4;
   auto last_flush = Clock::now();
-  const auto flush_every = std::chrono::duration<double>(std::min(cfg_.heartbeat_s, 1.0));
+  const auto flush_every = std::chrono::duration<double>(std::min(cfg_.heartbeat_s, 0.2));
+  auto last_idle_check = Clock::now();
   for (;;) {
     if (!in_txn_) {
       const bool caught_up =
@@ -1506,12 +1524,18 @@ Status MysqlCdcSource::Stream(Emitter& out) {
       }
       // The next snapshot chunk: its watermarks are then on their way down the stream.
       if (chunked_ && !chunk_ && SnapshotPending()) RETURN_IF_ERROR(StartChunk(out));
-      // Rows of ours go out at least every second. Positions alone (other tables' and other
+      // Rows of ours go out at least every 200 ms, and at once when the stream goes quiet. Positions alone (other tables' and other
       // databases' transactions) only every 10 s: each stored position is a commit in the sink,
       // and a sink on the same server writes binlog that this stream then reads.
       const auto since = Clock::now() - last_flush;
       // A chunk's end is a boundary too, so its progress may commit with its rows.
-      if ((pending_rows_ > 0 && (pending_rows_ >= kBatchRows || since >= flush_every)) ||
+      // The idle check is a system call: at most one every 10 ms, so a drain does not pay it per transaction.
+      bool idle = false;
+      if (pending_rows_ > 0 && Clock::now() - last_idle_check >= std::chrono::milliseconds(10)) {
+        idle = StreamIdle();
+        last_idle_check = Clock::now();
+      }
+      if ((pending_rows_ > 0 && (pending_rows_ >= kBatchRows || since >= flush_every || idle)) ||
           chunk_boundary_ || (positions_pending_ && since >= std::chrono::seconds(10))) {
         RETURN_IF_ERROR(FlushAll(out, false));
         last_flush = Clock::now();
