@@ -291,8 +291,7 @@ int CmdStateShow(const std::string& path, const std::string& stream, const Globa
   // A replica missing changes that sit in the quarantine differs from its source until they are
   // replayed (on_violation: quarantine chosen for a replicate sink).
   nlohmann::json diverged = nlohmann::json::array();
-  const ConfigNode* sink_mode = o.cfg.sink().Find("mode");
-  if (sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate") {
+  if (o.cfg.sink_mode == "replicate") {
     auto q = QuarantineStore::Open(o.cfg.quarantine_dir);
     if (!q.ok()) return Fail(q.status(), "quarantine");
     auto held = (*q)->CountByStream(o.cfg.name);
@@ -469,10 +468,8 @@ int CmdQuarantineReplay(const std::string& path, const GlobalFlags& g, Logger& l
   opts.progress = !g.json && isatty(STDERR_FILENO) && g.log_format == "text";
   opts.run_level_checks = false;
   log.Info("replaying the quarantine of pipeline " + cfg.name + " through its current contract");
-  if (const ConfigNode* mode = cfg.sink().Find("mode");
-      mode && mode->IsScalar() && (mode->scalar() == "upsert" || mode->scalar() == "replicate") &&
-      cfg.sink().Find("version") == nullptr) {
-    log.Warn("the sink " + mode->scalar() + "s without version:, so a replayed row replaces the stored row of its key even when "
+  if ((cfg.sink_mode == "upsert" || cfg.sink_mode == "replicate") && cfg.sink().Find("version") == nullptr) {
+    log.Warn("the sink " + cfg.sink_mode + "s without version:, so a replayed row replaces the stored row of its key even when "
              "that one is newer; set version: (such as the updated_at column) on the sink to keep the newer row");
   }
   RunSummary s = RunPipeline(cfg, opts, log, registry);

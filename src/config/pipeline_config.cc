@@ -203,7 +203,7 @@ ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* sta
   const ConfigNode* source_mode = cfg.root.Find("source") ? cfg.source().Find("mode") : nullptr;
   ctx.keys_from_pipeline = !cfg.stream_keys.empty() ||
                            (source_mode && (source_mode->scalar() == "cdc" || source_mode->scalar() == "trigger"));
-  if (const ConfigNode* m = cfg.sink().Find("mode"); m && m->IsScalar()) ctx.sink_mode = m->scalar();
+  ctx.sink_mode = cfg.sink_mode;
   ctx.base_dir = cfg.base_dir;
   ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
   ctx.state = state;
@@ -247,6 +247,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
   if (cfg.name.empty()) cfg.name = fs::path(cfg.file).stem().string();
   RETURN_IF_ERROR(ValidateConnectorBlock(cfg.source(), "source", registry, &cfg.source_type));
   RETURN_IF_ERROR(ValidateConnectorBlock(cfg.sink(), "sink", registry, &cfg.sink_type));
+  if (const ConfigNode* m = cfg.sink().Find("mode"); m && m->IsScalar()) cfg.sink_mode = m->scalar();
 
   cfg.state_path = ResolvePath(cfg.base_dir, top.GetString("state"));
   cfg.quarantine_dir = (fs::path(cfg.state_path).parent_path() / "quarantine").string();
@@ -309,8 +310,7 @@ Result<PipelineConfig> LoadPipeline(const std::string& path, const ConnectorRegi
     // A change left out of a replica breaks it (a later update of that key has nothing to update),
     // so a replicate sink stops on a violation unless the contract chooses quarantine itself; the
     // quarantined changes then mark their streams as diverged (`state show`) until replayed.
-    const ConfigNode* sink_mode = cfg.sink().Find("mode");
-    if (!contract->on_violation_set && sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate") {
+    if (!contract->on_violation_set && cfg.sink_mode == "replicate") {
       contract->on_violation = "fail";
     }
     cfg.contract = std::make_shared<const Contract>(std::move(contract).value());

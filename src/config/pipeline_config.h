@@ -35,6 +35,7 @@ struct PipelineConfig {
   ConfigNode root;
   std::string source_type;
   std::string sink_type;
+  std::string sink_mode;       // the sink block's `mode:`, empty when it has none
   std::string state_path;      // embedded state store
   std::string quarantine_dir;
   std::map<std::string, Schema> declared_schemas;  // from `schema:` (stream "" = the only stream) and `streams:`

@@ -55,6 +55,20 @@ void StreamKeys::Report(const std::string& stream, std::vector<std::string> key)
   k = std::move(key);
 }
 
+std::optional<DataType> DeclaredType(const ConnectorContext& ctx, const std::string& stream, const std::string& column,
+                                     bool single_stream) {
+  auto lookup = [&](const std::string& key) -> std::optional<DataType> {
+    auto it = ctx.declared_schemas.find(key);
+    if (it == ctx.declared_schemas.end()) return std::nullopt;
+    const int i = it->second.IndexOf(column);
+    if (i < 0) return std::nullopt;
+    return it->second.field(static_cast<size_t>(i)).type;
+  };
+  if (auto d = lookup(stream)) return d;
+  if (single_stream) return lookup("");
+  return std::nullopt;
+}
+
 std::map<std::string, std::vector<std::string>> StreamKeys::Reported() const {
   std::lock_guard<std::mutex> lock(mu_);
   return reported_;

@@ -66,6 +66,11 @@ struct ConnectorContext {
   std::string sink_mode;
 };
 
+// The type the pipeline declares (`schema:`, `streams:`, the contract) for `column` of `stream`.
+// The top-level schema (stream "") applies only when the source has one stream.
+std::optional<DataType> DeclaredType(const ConnectorContext& ctx, const std::string& stream, const std::string& column,
+                                     bool single_stream);
+
 // The table a database sink writes the rows of `stream` to: its `table:` option with every
 // "{stream}" replaced by the stream's name, or that name when `table:` is empty. The name is the
 // stream's, or its `streams:` mapping in the pipeline. InvalidArgument when there is no name.

@@ -156,8 +156,7 @@ class Attempt {
     };
 
     Group group;
-    const ConfigNode* sink_mode = cfg_.sink().Find("mode");
-    const bool replicate = sink_mode && sink_mode->IsScalar() && sink_mode->scalar() == "replicate";
+    const bool replicate = cfg_.sink_mode == "replicate";
     bool warned_diverged = false;
     int64_t saved_keys = 0;
     auto commit = [&]() -> Status {
@@ -328,8 +327,7 @@ class Attempt {
         if (c.unique) columns.push_back(c.name);
       }
     }
-    const ConfigNode* mode = cfg_.sink().Find("mode");
-    if (columns.empty() || opts_.dry_run || (mode && mode->scalar() == "replace")) {
+    if (columns.empty() || opts_.dry_run || cfg_.sink_mode == "replace") {
       return std::unique_ptr<UniqueKeyIndex>();
     }
     const std::string path = std::filesystem::path(cfg_.state_path).parent_path() / "unique-keys.db";

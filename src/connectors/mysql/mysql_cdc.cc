@@ -526,6 +526,11 @@ class MysqlCdcSource final : public Source {
   void SaveSchema(const CdcTable& t);
   Status Snapshot(Emitter& out);
   Status SnapshotTable(CdcTable& t, Connection& conn, const GtidSet& at, Emitter& out);
+  // The copy of `t` from after its checkpointed key (state->after), in key order, at most `limit`
+  // rows (0: all), opened on `conn`: the text protocol without a key to bind, else a prepared
+  // statement. `stmt` keeps that statement alive while `reader` reads.
+  Status OpenCopy(const CdcTable& t, Connection& conn, int64_t limit, std::unique_ptr<Statement>* stmt,
+                  std::unique_ptr<RowReader>* reader);
   Status Stream(Emitter& out);
   Status OpenStream(const GtidSet& from);
   void CloseStream();
@@ -1095,33 +1100,8 @@ Status MysqlCdcSource::StartChunk(Emitter& out) {
   c.low = "low:" + id;
   c.high = "high:" + id;
   c.keyed = !t.key.empty();
-  std::string list, order;
-  for (size_t i = 0; i < t.columns.size(); ++i) {
-    list += (i ? ", " : "") + QuoteIdent(t.columns[i].name);
-    c.columns.push_back(t.columns[i].name);
-  }
-  for (size_t i = 0; i < t.key.size(); ++i)
-    order += (i ? ", " : "") + QuoteIdent(t.columns[t.key[i]].name);
-  std::vector<Value> after;
-  if (c.keyed && !t.state->after.empty()) {
-    auto j = nlohmann::json::parse(t.state->after, nullptr, false);
-    if (!j.is_array() || j.size() != t.key.size()) {
-      return Status::Corruption("mysql cdc: the snapshot checkpoint of " + t.stream +
-                                " does not match its key; `sluice state reset` starts over");
-    }
-    for (size_t i = 0; i < t.key.size(); ++i) {
-      ASSIGN_OR_RETURN(Value v, ValueFromJson(j[i].dump(), t.columns[t.key[i]].fetch));
-      after.push_back(std::move(v));
-    }
-  }
+  for (const auto& col : t.columns) c.columns.push_back(col.name);
   if (!c.keyed) t.state->snapshot_rows = 0;  // a keyless copy is one chunk: all or nothing
-  std::string sql = "SELECT " + list + " FROM " + t.qualified;
-  if (!after.empty()) {
-    std::string marks;
-    for (size_t i = 0; i < t.key.size(); ++i) marks += i ? ", ?" : "?";
-    sql += " WHERE (" + order + ") > (" + marks + ")";
-  }
-  if (c.keyed) sql += " ORDER BY " + order + " LIMIT " + std::to_string(cfg_.page_size);
   if (chunk_seq_ == 1 || t.state->after.empty()) {
     Log("snapshot of " + t.qualified,
         {{"chunk_rows", c.keyed ? std::to_string(cfg_.page_size) : "all (no key)"},
@@ -1130,18 +1110,9 @@ Status MysqlCdcSource::StartChunk(Emitter& out) {
   RETURN_IF_ERROR(WriteWatermark(c.low));
   {
     // Autocommit: the SELECT reads one consistent view, taken after the low watermark committed.
-    Connection& conn = *snap_;
     std::unique_ptr<Statement> stmt;
     std::unique_ptr<RowReader> reader;
-    if (after.empty()) {
-      if (mysql_real_query(conn.raw(), sql.data(), sql.size()) != 0)
-        return conn.Error("mysql cdc: snapshot chunk of " + t.qualified);
-      ASSIGN_OR_RETURN(reader, MakeTextReader(conn, t.columns));
-    } else {
-      ASSIGN_OR_RETURN(stmt, Statement::Prepare(conn, sql));
-      RETURN_IF_ERROR(stmt->Execute(after));
-      ASSIGN_OR_RETURN(reader, MakeBinaryReader(*stmt, t.columns));
-    }
+    RETURN_IF_ERROR(OpenCopy(t, *snap_, c.keyed ? cfg_.page_size : 0, &stmt, &reader));
     RecordBatchBuilder b(t.schema);
     RowIssue issue;
     for (;;) {
@@ -1351,15 +1322,13 @@ Status MysqlCdcSource::Snapshot(Emitter& out) {
   return conn->Exec("COMMIT");
 }
 
-Status MysqlCdcSource::SnapshotTable(CdcTable& t, Connection& conn, const GtidSet& at,
-                                     Emitter& out) {
+Status MysqlCdcSource::OpenCopy(const CdcTable& t, Connection& conn, int64_t limit,
+                                std::unique_ptr<Statement>* stmt, std::unique_ptr<RowReader>* reader) {
   std::string list, order;
-  for (size_t i = 0; i < t.columns.size(); ++i)
-    list += (i ? ", " : "") + QuoteIdent(t.columns[i].name);
-  for (size_t i = 0; i < t.key.size(); ++i)
-    order += (i ? ", " : "") + QuoteIdent(t.columns[t.key[i]].name);
+  for (size_t i = 0; i < t.columns.size(); ++i) list += (i ? ", " : "") + QuoteIdent(t.columns[i].name);
+  for (size_t i = 0; i < t.key.size(); ++i) order += (i ? ", " : "") + QuoteIdent(t.columns[t.key[i]].name);
   std::vector<Value> after;
-  if (!t.state->after.empty()) {
+  if (!t.key.empty() && !t.state->after.empty()) {
     auto j = nlohmann::json::parse(t.state->after, nullptr, false);
     if (!j.is_array() || j.size() != t.key.size()) {
       return Status::Corruption("mysql cdc: the snapshot checkpoint of " + t.stream +
@@ -1370,10 +1339,6 @@ Status MysqlCdcSource::SnapshotTable(CdcTable& t, Connection& conn, const GtidSe
       after.push_back(std::move(v));
     }
   }
-  if (t.key.empty() && t.state->snapshot_rows > 0) {
-    // A keyless copy cannot resume midway: its rows so far were never committed (no boundary).
-    t.state->snapshot_rows = 0;
-  }
   std::string sql = "SELECT " + list + " FROM " + t.qualified;
   if (!after.empty()) {
     std::string marks;
@@ -1381,18 +1346,28 @@ Status MysqlCdcSource::SnapshotTable(CdcTable& t, Connection& conn, const GtidSe
     sql += " WHERE (" + order + ") > (" + marks + ")";
   }
   if (!t.key.empty()) sql += " ORDER BY " + order;
+  if (limit > 0) sql += " LIMIT " + std::to_string(limit);
+  if (after.empty()) {
+    if (mysql_real_query(conn.raw(), sql.data(), sql.size()) != 0) return conn.Error("mysql cdc: copy of " + t.qualified);
+    ASSIGN_OR_RETURN(*reader, MakeTextReader(conn, t.columns));
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(*stmt, Statement::Prepare(conn, sql));
+  RETURN_IF_ERROR((*stmt)->Execute(after));
+  ASSIGN_OR_RETURN(*reader, MakeBinaryReader(**stmt, t.columns));
+  return Status::OK();
+}
+
+Status MysqlCdcSource::SnapshotTable(CdcTable& t, Connection& conn, const GtidSet& at,
+                                     Emitter& out) {
+  if (t.key.empty() && t.state->snapshot_rows > 0) {
+    // A keyless copy cannot resume midway: its rows so far were never committed (no boundary).
+    t.state->snapshot_rows = 0;
+  }
   Log("copying " + t.qualified, {{"after_rows", std::to_string(t.state->snapshot_rows)}});
   std::unique_ptr<Statement> stmt;
   std::unique_ptr<RowReader> reader;
-  if (after.empty()) {
-    if (mysql_real_query(conn.raw(), sql.data(), sql.size()) != 0)
-      return conn.Error("mysql cdc: snapshot of " + t.qualified);
-    ASSIGN_OR_RETURN(reader, MakeTextReader(conn, t.columns));
-  } else {
-    ASSIGN_OR_RETURN(stmt, Statement::Prepare(conn, sql));
-    RETURN_IF_ERROR(stmt->Execute(after));
-    ASSIGN_OR_RETURN(reader, MakeBinaryReader(*stmt, t.columns));
-  }
+  RETURN_IF_ERROR(OpenCopy(t, conn, 0, &stmt, &reader));
   RecordBatch::ChangeSource base;
   base.position = at.ToString();
   RowIssue issue;

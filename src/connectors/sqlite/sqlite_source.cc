@@ -337,17 +337,7 @@ Status SqliteSource::CheckModeOptions() {
 }
 
 std::optional<DataType> SqliteSource::Declared(const std::string& stream, const std::string& column) const {
-  auto lookup = [&](const std::string& key) -> std::optional<DataType> {
-    auto it = ctx_.declared_schemas.find(key);
-    if (it == ctx_.declared_schemas.end()) return std::nullopt;
-    const int i = it->second.IndexOf(column);
-    if (i < 0) return std::nullopt;
-    return it->second.field(static_cast<size_t>(i)).type;
-  };
-  if (auto d = lookup(stream)) return d;
-  // Top-level schema: and contract types apply to a single-stream pipeline.
-  if (table_names_.size() <= 1) return lookup("");
-  return std::nullopt;
+  return DeclaredType(ctx_, stream, column, table_names_.size() <= 1);
 }
 
 // ---- open ----
