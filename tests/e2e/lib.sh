@@ -196,6 +196,29 @@ rand_sleep() {
   local ms=$(( $1 + (RANDOM * 32768 + RANDOM) % ($2 - $1 + 1) ))
   sleep "$(awk -v ms="$ms" 'BEGIN { printf "%.3f", ms / 1000 }')"
 }
+# kill9_runs N MIN_MS MAX_MS ARGS...: starts `sluice ARGS` (stdout run.out, stderr run.err) and
+# kills it -9 after MIN..MAX ms, until N runs were killed; a run that ends by itself first counts
+# in KILL_ENDS, one that fails in KILL_FAILS (printed; the loop gives up at 3). Sets KILL_DONE.
+kill9_runs() {
+  local n=$1 min=$2 max=$3
+  shift 3
+  KILL_DONE=0 KILL_ENDS=0 KILL_FAILS=0
+  while [ "$KILL_DONE" -lt "$n" ]; do
+    start_bg run.out run.err "$@"
+    rand_sleep "$min" "$max"
+    kill -9 "$BG" 2>/dev/null
+    wait_bg "$BG"
+    if [ "$BG_RC" -eq 137 ]; then
+      KILL_DONE=$((KILL_DONE + 1))
+    elif [ "$BG_RC" -eq 0 ]; then
+      KILL_ENDS=$((KILL_ENDS + 1))
+    else
+      KILL_FAILS=$((KILL_FAILS + 1))
+      echo "  a run failed (exit $BG_RC): $(tail -3 run.err)"
+      [ "$KILL_FAILS" -ge 3 ] && break
+    fi
+  done
+}
 # wait_for SECONDS COMMAND...: polls every 50 ms until the command succeeds; 1 on timeout
 wait_for() {
   local deadline=$(( $(date +%s) + $1 ))

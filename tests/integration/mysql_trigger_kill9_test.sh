@@ -97,23 +97,8 @@ for w in $(seq 1 "$WRITERS"); do
   writer "$w" &
   WRITER_PIDS+=($!)
 done
-kills=0 ends=0 fails=0
-while [ "$kills" -lt "$KILLS" ]; do
-  start_bg run.out run.err run live.yaml --json
-  rand_sleep 300 1500
-  kill -9 "$BG" 2>/dev/null
-  wait_bg "$BG"
-  if [ "$BG_RC" -eq 137 ]; then
-    kills=$((kills + 1))
-  elif [ "$BG_RC" -eq 0 ]; then
-    ends=$((ends + 1))
-  else
-    fails=$((fails + 1))
-    echo "  a run failed (exit $BG_RC): $(tail -3 run.err)"
-    [ "$fails" -ge 3 ] && break
-  fi
-done
-check_eq "sluice was killed -9 $KILLS times mid-run (no run failed)" "$KILLS 0" "$kills $fails"
+kill9_runs "$KILLS" 300 1500 run live.yaml --json
+check_eq "sluice was killed -9 $KILLS times mid-run (no run failed)" "$KILLS 0" "$KILL_DONE $KILL_FAILS"
 touch "$T/stop"
 for p in "${WRITER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 WRITER_PIDS=()
