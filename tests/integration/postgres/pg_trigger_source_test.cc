@@ -22,60 +22,15 @@
 #include "connectors/postgres/postgres_source.h"
 #include "core/log.h"
 #include "core/record_batch.h"
+#include "testing/change_collector.h"
 
 namespace sluice {
 namespace {
 
 const char* Dsn() { return std::getenv("SLUICE_PG_DSN"); }
 
-struct Row {
-  std::string stream;
-  char op;
-  std::string json;
-  RecordBatch::ChangeSource change;
-  bool in_boundary_envelope;
-  std::string source_db, source_table;
-};
-
-// Collects envelopes; a boundary with positions is acknowledged (OnCommitted), as the runtime
-// does after the sink commits.
-class Collector : public Emitter {
- public:
-  Source* source = nullptr;
-  std::vector<Envelope> envelopes;
-  Status Emit(Envelope env) override {
-    if (env.boundary && !env.positions.empty() && source) source->OnCommitted(env.positions);
-    envelopes.push_back(std::move(env));
-    return Status::OK();
-  }
-  bool StopRequested() const override { return false; }
-  std::vector<Row> Rows() const {
-    std::vector<Row> out;
-    for (const auto& e : envelopes) {
-      if (!e.batch) continue;
-      const RecordBatch& b = *e.batch;
-      for (int64_t r = 0; r < b.num_rows(); ++r) {
-        out.push_back(
-            {b.stream, b.op(r), RowJson(b, r),
-             b.changes.empty() ? RecordBatch::ChangeSource{} : b.changes[static_cast<size_t>(r)],
-             e.boundary, b.source_db, b.source_table});
-      }
-    }
-    return out;
-  }
-  std::string Ops() const {
-    std::string ops;
-    for (const auto& r : Rows()) ops += r.op;
-    return ops;
-  }
-  StateMap State() const {
-    StateMap m;
-    for (const auto& e : envelopes) {
-      for (const auto& p : e.positions) m[{p.stream, p.key}] = p.value;
-    }
-    return m;
-  }
-};
+using Row = testing::ChangeRow;
+using Collector = testing::ChangeCollector;
 
 class PgTriggerTest : public ::testing::Test {
  protected:

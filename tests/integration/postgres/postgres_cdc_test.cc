@@ -22,6 +22,7 @@
 #include "connectors/postgres/postgres_source.h"
 #include "core/log.h"
 #include "core/record_batch.h"
+#include "testing/change_collector.h"
 #include "core/strings.h"
 
 namespace sluice {
@@ -29,50 +30,8 @@ namespace {
 
 const char* Dsn() { return std::getenv("SLUICE_PG_DSN"); }
 
-struct Row {
-  std::string stream;
-  char op;
-  std::string json;
-  RecordBatch::ChangeSource change;
-  std::vector<std::string> unchanged;  // columns marked unchanged
-  bool in_boundary_envelope;
-  std::string source_db, source_table;
-};
-
-class CdcCollector : public Emitter {
- public:
-  Source* source = nullptr;
-  std::vector<Envelope> envelopes;
-  Status Emit(Envelope env) override {
-    if (env.boundary && !env.positions.empty() && source) source->OnCommitted(env.positions);
-    envelopes.push_back(std::move(env));
-    return Status::OK();
-  }
-  bool StopRequested() const override { return false; }
-  std::vector<Row> Rows() const {
-    std::vector<Row> out;
-    for (const auto& e : envelopes) {
-      if (!e.batch) continue;
-      const RecordBatch& b = *e.batch;
-      for (int64_t r = 0; r < b.num_rows(); ++r) {
-        Row row{b.stream, b.op(r), RowJson(b, r), b.changes.empty() ? RecordBatch::ChangeSource{} : b.changes[static_cast<size_t>(r)],
-                {}, e.boundary, b.source_db, b.source_table};
-        for (size_t c = 0; c < b.schema()->size(); ++c) {
-          if (b.is_unchanged(c, r)) row.unchanged.push_back(b.schema()->field(c).name);
-        }
-        out.push_back(std::move(row));
-      }
-    }
-    return out;
-  }
-  StateMap State() const {
-    StateMap m;
-    for (const auto& e : envelopes) {
-      for (const auto& p : e.positions) m[{p.stream, p.key}] = p.value;
-    }
-    return m;
-  }
-};
+using Row = testing::ChangeRow;
+using CdcCollector = testing::ChangeCollector;
 
 class PostgresCdcTest : public ::testing::Test {
  protected:
