@@ -18,8 +18,11 @@ std::vector<std::string> List(const ConfigNode& block, const std::string& key) {
   return l.ok() ? *l : std::vector<std::string>{};
 }
 
-// The sink's write mode; sinks without `mode:` (files) add what they are given.
-std::string SinkMode(const ConfigNode& sink) {
+Status Refuse(const ConfigNode& at, const std::string& why) { return Status::InvalidArgument(at.Where() + ": " + why); }
+
+}  // namespace
+
+std::string EffectiveSinkMode(const ConfigNode& sink) {
   const std::string type = Scalar(sink, "type");
   if (type == "discard" || type == "stdout") return "";  // nothing kept across runs
   // A jsonl file of change events is a changelog: every change once, in order.
@@ -27,14 +30,10 @@ std::string SinkMode(const ConfigNode& sink) {
   return Scalar(sink, "mode", "append");
 }
 
-Status Refuse(const ConfigNode& at, const std::string& why) { return Status::InvalidArgument(at.Where() + ": " + why); }
-
-}  // namespace
-
 Status CheckModePair(const ConfigNode& source, const ConfigNode& sink, const std::string& default_source_mode) {
   const std::string mode = Scalar(source, "mode", default_source_mode);
   if (mode.empty()) return Status::OK();
-  const std::string sink_mode = SinkMode(sink);
+  const std::string sink_mode = EffectiveSinkMode(sink);
   const ConfigNode& sink_at = sink.Find("mode") ? *sink.Find("mode") : sink;
   if (sink_mode.empty()) return Status::OK();
 

@@ -10,6 +10,10 @@
 
 namespace sluice {
 
+// The sink block's write mode as the data sees it: `mode:` (append when absent), "changelog" for
+// a jsonl sink with the Debezium envelope, "" for sinks that keep nothing (discard, stdout).
+std::string EffectiveSinkMode(const ConfigNode& sink);
+
 // InvalidArgument naming the two options and the pair that works; OK otherwise.
 // `default_source_mode` is the source connector's default for `mode:` (empty when it has none,
 // as files, which resume by offset and never read a row twice).

@@ -204,6 +204,7 @@ ConnectorContext MakeConnectorContext(const PipelineConfig& cfg, StateStore* sta
   ctx.keys_from_pipeline = !cfg.stream_keys.empty() ||
                            (source_mode && (source_mode->scalar() == "cdc" || source_mode->scalar() == "trigger"));
   ctx.sink_mode = cfg.sink_mode;
+  ctx.before_images = cfg.root.Find("sink") == nullptr || EffectiveSinkMode(cfg.sink()) == "changelog";
   ctx.base_dir = cfg.base_dir;
   ctx.state_dir = cfg.state_path.substr(0, cfg.state_path.rfind('/'));
   ctx.state = state;

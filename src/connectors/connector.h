@@ -64,6 +64,9 @@ struct ConnectorContext {
   bool keys_from_pipeline = false;
   // The sink's `mode:` (append, upsert, replace, replicate, changelog), empty when it has none.
   std::string sink_mode;
+  // The sink writes the old row of an update (a changelog: `mode: changelog`, a Debezium
+  // envelope). Sources that build before images only for such sinks read it.
+  bool before_images = true;
 };
 
 // The type the pipeline declares (`schema:`, `streams:`, the contract) for `column` of `stream`.

@@ -67,8 +67,7 @@ void ColumnBuilder::AppendDecimal(int128_t v) {
 
 void ColumnBuilder::AppendBytes(std::string_view v) {
   MarkValid();
-  const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-  values_.insert(values_.end(), p, p + v.size());
+  values_.Append(v.data(), v.size());
   offsets_.push_back(static_cast<int32_t>(values_.size()));
   ++length_;
 }
@@ -168,7 +167,7 @@ void ColumnBuilder::AppendRange(const Column& src, int64_t from, int64_t n) {
     const auto& so = src.offsets();
     const int32_t base = so[static_cast<size_t>(from)];
     const int32_t shift = static_cast<int32_t>(values_.size()) - base;
-    values_.insert(values_.end(), sv.begin() + base, sv.begin() + so[static_cast<size_t>(from + n)]);
+    values_.Append(sv.data() + base, static_cast<size_t>(so[static_cast<size_t>(from + n)] - base));
     const size_t at = offsets_.size();
     offsets_.resize(at + static_cast<size_t>(n));
     const int32_t* in = so.data() + from + 1;
@@ -176,8 +175,7 @@ void ColumnBuilder::AppendRange(const Column& src, int64_t from, int64_t n) {
     for (int64_t i = 0; i < n; ++i) out[i] = in[i] + shift;
   } else {
     const size_t w = static_cast<size_t>(type_.FixedWidth());
-    values_.insert(values_.end(), sv.begin() + static_cast<long>(static_cast<size_t>(from) * w),
-                   sv.begin() + static_cast<long>(static_cast<size_t>(from + n) * w));
+    values_.Append(sv.data() + static_cast<size_t>(from) * w, static_cast<size_t>(n) * w);
   }
   length_ += n;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/byte_buffer.h"
 #include "core/types.h"
 
 namespace sluice {
@@ -37,8 +38,8 @@ class Column {
     return validity_.size() + values_.size() + offsets_.size() * sizeof(int32_t);
   }
   // Raw buffers, for zero-copy export.
-  const std::vector<uint8_t>& validity() const { return validity_; }
-  const std::vector<uint8_t>& values() const { return values_; }
+  const ByteBuffer& validity() const { return validity_; }
+  const ByteBuffer& values() const { return values_; }
   const std::vector<int32_t>& offsets() const { return offsets_; }
 
  private:
@@ -52,8 +53,8 @@ class Column {
   DataType type_;
   int64_t length_ = 0;
   int64_t null_count_ = 0;
-  std::vector<uint8_t> validity_;  // empty when no value is null
-  std::vector<uint8_t> values_;
+  ByteBuffer validity_;  // empty when no value is null
+  ByteBuffer values_;
   std::vector<int32_t> offsets_;   // length_+1 entries for var-width types
 };
 
@@ -92,15 +93,16 @@ class ColumnBuilder {
   void SetValidityBit(int64_t i, bool v);
   template <typename T>
   void Store(T v) {
-    const auto* p = reinterpret_cast<const uint8_t*>(&v);
-    values_.insert(values_.end(), p, p + sizeof(T));
+    const size_t n = values_.size();
+    values_.resize(n + sizeof(T));
+    std::memcpy(values_.data() + n, &v, sizeof(T));
   }
 
   DataType type_;
   int64_t length_ = 0;
   int64_t null_count_ = 0;
-  std::vector<uint8_t> validity_;
-  std::vector<uint8_t> values_;
+  ByteBuffer validity_;
+  ByteBuffer values_;
   std::vector<int32_t> offsets_;
 };
 

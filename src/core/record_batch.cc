@@ -65,6 +65,7 @@ void RecordBatch::TakeRowMeta(const RecordBatch& from, const std::vector<int64_t
   take(from.origin_lines, origin_lines);
   take(from.ops, ops);
   take(from.changes, changes);
+  before_rows = from.before_rows;
   source_db = from.source_db;
   source_table = from.source_table;
   unchanged.assign(from.unchanged.size(), {});

@@ -90,6 +90,12 @@ bool IsValidUtf8(std::string_view s) {
       i += 8;
     }
     if (i >= n) break;
+    if (n >= 8 && n - i < 8) {
+      // The tail as the last eight bytes, overlapping checked ones: plain ASCII ends here.
+      uint64_t w;
+      std::memcpy(&w, s.data() + n - 8, 8);
+      if (!(w & 0x8080808080808080ULL)) break;
+    }
     if (static_cast<unsigned char>(s[i]) < 0x80) { ++i; continue; }
     size_t len = Utf8SeqLen(s, i);
     if (len == 0) return false;

@@ -2,6 +2,8 @@
 
 #include <fast_float/fast_float.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 #include <cmath>
@@ -137,14 +139,14 @@ bool ParseBool(std::string_view s, bool* out) {
   return false;
 }
 
-int32_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  // Proleptic Gregorian calendar, counting from 1970-01-01 (era-based day arithmetic).
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return static_cast<int32_t>(era * 146097 + static_cast<int64_t>(doe) - 719468);
+int128_t Pow10(int n) {
+  static const auto kTable = [] {
+    std::array<int128_t, 39> t{};
+    t[0] = 1;
+    for (size_t k = 1; k < t.size(); ++k) t[k] = t[k - 1] * 10;
+    return t;
+  }();
+  return kTable[static_cast<size_t>(std::clamp(n, 0, 38))];
 }
 
 void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {

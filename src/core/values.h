@@ -28,7 +28,18 @@ bool ParseTimestamp(std::string_view s, int64_t* micros, bool* has_zone);
 // needs more than `precision` digits.
 bool ParseDecimal(std::string_view s, int precision, int scale, int128_t* out);
 
-int32_t DaysFromCivil(int64_t y, unsigned m, unsigned d);
+// Days since 1970-01-01 of a proleptic Gregorian date (era-based day arithmetic). Inline: every
+// decoder of dates calls it once per value.
+inline int32_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return static_cast<int32_t>(era * 146097 + static_cast<int64_t>(doe) - 719468);
+}
+// 10^n for n in [0, 38] (clamped), from a table.
+int128_t Pow10(int n);
 void CivilFromDays(int64_t days, int64_t* y, unsigned* m, unsigned* d);
 
 // In-place writers of the same text forms, for hot paths: each writes at `p` (at most

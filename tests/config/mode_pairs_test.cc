@@ -13,6 +13,20 @@ Status Pair(const std::string& source, const std::string& sink, const std::strin
   return CheckModePair(*root->Find("source"), *root->Find("sink"), default_mode);
 }
 
+// Before images are built for the sinks that write them: changelogs.
+TEST(ModePairs, OnlyChangelogSinksTakeBeforeImages) {
+  auto mode = [](const std::string& sink) {
+    auto root = ParseYaml("sink: " + sink + "\n", "p.yaml");
+    EXPECT_TRUE(root.ok());
+    return EffectiveSinkMode(*root->Find("sink"));
+  };
+  EXPECT_EQ(mode("{ type: jsonl, path: o.jsonl, envelope: debezium }"), "changelog");
+  EXPECT_EQ(mode("{ type: postgres, mode: changelog, table: t }"), "changelog");
+  EXPECT_EQ(mode("{ type: postgres, mode: replicate, table: t }"), "replicate");
+  EXPECT_EQ(mode("{ type: jsonl, path: o.jsonl }"), "append");
+  EXPECT_EQ(mode("{ type: discard }"), "");
+}
+
 TEST(ModePairs, FullWithAppendIsRefusedWithTheModesThatWork) {
   Status st = Pair("{ type: postgres, mode: full, table: t }", "{ type: sqlite, path: w.db }");
   ASSERT_FALSE(st.ok());

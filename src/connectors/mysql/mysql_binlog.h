@@ -151,7 +151,7 @@ struct Cell {
   uint64_t u = 0;
   double d = 0;
   std::string_view bytes;
-  std::string text;  // decimals, SET lists
+  std::string text;  // decimals above 38 digits, SET lists, unknown ENUM numbers; else stale
   uint16_t year = 0;
   uint8_t month = 0, day = 0, hour = 0, minute = 0, second = 0;
   uint32_t micro = 0;

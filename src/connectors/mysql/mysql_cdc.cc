@@ -216,10 +216,12 @@ struct CdcTable {
   std::vector<int> col_to_map;
   std::vector<std::string> json_keys;  // per map column: "name": (JSON of before images)
   size_t json_size = 64;               // a guess of a before image's length, for reserve
-  // Rows decoded and not yet emitted.
+  // Rows decoded and not yet emitted, and the old rows of their updates (before images).
   std::unique_ptr<RecordBatchBuilder> builder;
+  std::unique_ptr<RecordBatchBuilder> before;
   std::vector<char> ops;
   std::vector<RecordBatch::ChangeSource> changes;
+  size_t changes_hint = 1024;  // the largest batch so far: room reserved for the next one
   std::vector<RejectedRow> rejects;
 };
 
@@ -405,16 +407,13 @@ bool AppendCell(ColumnBuilder& b, const SourceColumn& col, const bl::Cell& c, ui
     case FetchKind::kDecimal: {
       int128_t d;
       if (c.kind == K::kUInt) {
-        d = static_cast<int128_t>(c.u);
-        for (int s = 0; s < col.type.scale; ++s) d *= 10;
+        d = static_cast<int128_t>(c.u) * Pow10(col.type.scale);
       } else if (c.kind == K::kInt) {
-        d = c.i;
-        for (int s = 0; s < col.type.scale; ++s) d *= 10;
+        d = static_cast<int128_t>(c.i) * Pow10(col.type.scale);
       } else if (c.kind == K::kDecimal && c.text.empty() && c.scale == col.type.scale &&
                  col.type.precision <= 38) {
         // The common case: the binlog's decimal has the column's scale; check the precision.
-        int128_t limit = 1;
-        for (int p = 0; p < col.type.precision; ++p) limit *= 10;
+        const int128_t limit = Pow10(col.type.precision);
         if (c.dec >= limit || c.dec <= -limit) return *why = "does not fit the decimal type", false;
         d = c.dec;
       } else if (c.kind != K::kDecimal ||
@@ -538,7 +537,10 @@ class MysqlCdcSource final : public Source {
   Status OnRows(uint8_t type, std::string_view body, Emitter& out);
   Status OnQuery(std::string_view body, Emitter& out);
   void Commit();
-  void AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells, std::string before);
+  // Appends a change of row `cells`; `before`: the old row of an update, kept as a before image
+  // when the sink writes them.
+  void AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells,
+                 const std::vector<bl::Cell>* before);
   std::string CellsJson(const CdcTable& t, const std::vector<bl::Cell>& cells) const;
   Status FlushTable(CdcTable& t, Emitter& out);
   Status FlushAll(Emitter& out, bool flush);
@@ -737,6 +739,7 @@ void SetColumns(CdcTable& t, std::vector<SourceColumn> cols) {
   for (const auto& c : t.columns) fields.push_back({c.name, c.type, true});
   t.schema = std::make_shared<Schema>(std::move(fields));
   t.builder = std::make_unique<RecordBatchBuilder>(t.schema);
+  t.before = std::make_unique<RecordBatchBuilder>(t.schema);
 }
 
 // A column known only from the binlog (dropped or renamed since): typed from its binlog type.
@@ -1667,9 +1670,10 @@ std::string MysqlCdcSource::CellsJson(const CdcTable& t, const std::vector<bl::C
   return out;
 }
 
-void MysqlCdcSource::AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells,
-                               std::string before) {
-  RecordBatchBuilder& b = *t.builder;
+// Appends `cells` as one row of `b` (t's schema); false, with the row rolled back, the column and
+// why, when a value does not fit its column.
+bool AppendCells(const CdcTable& t, RecordBatchBuilder& b, const std::vector<bl::Cell>& cells,
+                 size_t* column, std::string* why) {
   static const bl::Cell kNullCell{bl::Cell::Kind::kNull};
   for (size_t c = 0; c < t.columns.size(); ++c) {
     const int m = t.col_to_map[c];
@@ -1677,31 +1681,53 @@ void MysqlCdcSource::AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>
         m >= 0 && static_cast<size_t>(m) < cells.size() ? cells[static_cast<size_t>(m)] : kNullCell;
     const bl::ColumnInfo* info = m >= 0 ? &t.map.columns[static_cast<size_t>(m)] : nullptr;
     const uint32_t fixed = info && info->type == bl::kTypeString ? info->max_len : 0;
-    std::string why;
-    if (!AppendCell(b.column(c), t.columns[c], cell, fixed, &why)) {
+    if (!AppendCell(b.column(c), t.columns[c], cell, fixed, why)) {
       b.RollbackRow();
-      RejectedRow r;
-      r.stream = t.stream;
-      r.origin = t.db + "." + t.name + "@" + txn_text_;
-      r.position_key = txn_text_ + ":" + std::to_string(ordinal_);
-      r.raw = CellsJson(t, cells);
-      r.rule = "type";
-      r.column = t.columns[c].name;
-      r.reason = "column " + t.columns[c].name + ": " + why;
-      t.rejects.push_back(std::move(r));
-      ++ordinal_;
-      ++pending_rows_;
-      return;
+      *column = c;
+      return false;
     }
   }
-  b.CommitRow(ordinal_++);
+  return true;
+}
+
+void MysqlCdcSource::AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells,
+                               const std::vector<bl::Cell>* before) {
+  size_t column = 0;
+  std::string why;
+  bool ok = AppendCells(t, *t.builder, cells, &column, &why);
+  int64_t before_row = -1;
+  if (ok && before && ctx_.before_images) {
+    if (AppendCells(t, *t.before, *before, &column, &why)) {
+      t.before->CommitRow(0);
+      before_row = t.before->num_rows() - 1;
+    } else {
+      t.builder->RollbackRow();
+      why = "(the old row) " + why;
+      ok = false;
+    }
+  }
+  if (!ok) {
+    RejectedRow r;
+    r.stream = t.stream;
+    r.origin = t.db + "." + t.name + "@" + txn_text_;
+    r.position_key = txn_text_ + ":" + std::to_string(ordinal_);
+    r.raw = CellsJson(t, cells);
+    r.rule = "type";
+    r.column = t.columns[column].name;
+    r.reason = "column " + t.columns[column].name + ": " + why;
+    t.rejects.push_back(std::move(r));
+    ++ordinal_;
+    ++pending_rows_;
+    return;
+  }
+  t.builder->CommitRow(ordinal_++);
   t.ops.push_back(op);
-  RecordBatch::ChangeSource cs;
+  if (t.changes.capacity() == 0) t.changes.reserve(t.changes_hint);
+  RecordBatch::ChangeSource& cs = t.changes.emplace_back();
   cs.position = txn_text_;
   cs.txid = static_cast<int64_t>(txn_.seq);
   cs.commit_us = txn_commit_us_;
-  cs.before = std::move(before);
-  t.changes.push_back(std::move(cs));
+  cs.before_row = before_row;
   ++pending_rows_;
 }
 
@@ -1725,7 +1751,7 @@ Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body, Emitter& out)
         ++skipped_rows_;
         continue;
       }
-      AppendRow(t, 'c', after_, "");
+      AppendRow(t, 'c', after_, nullptr);
     } else if (ev.op == 'd') {
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, false, &pos, &before_));
       if (chunk) NoteChunkChange(t, before_);
@@ -1733,10 +1759,9 @@ Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body, Emitter& out)
         ++skipped_rows_;
         continue;
       }
-      AppendRow(t, 'd', before_, CellsJson(t, before_));
+      AppendRow(t, 'd', before_, nullptr);  // a delete's row is the old row
     } else {
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, false, &pos, &before_));
-      std::string before = skip ? "" : CellsJson(t, before_);
       RETURN_IF_ERROR(bl::DecodeRow(t.map, ev, true, &pos, &after_));
       if (chunk) {
         NoteChunkChange(t, before_);
@@ -1753,8 +1778,8 @@ Status MysqlCdcSource::OnRows(uint8_t type, std::string_view body, Emitter& out)
           key_changed |= !SameCell(before_[static_cast<size_t>(m)], after_[static_cast<size_t>(m)]);
       }
       // The row moved to another key: delete the old one, then write the new one.
-      if (key_changed) AppendRow(t, 'd', before_, before);
-      AppendRow(t, 'u', after_, std::move(before));
+      if (key_changed) AppendRow(t, 'd', before_, nullptr);
+      AppendRow(t, 'u', after_, &before_);
     }
   }
   return Status::OK();
@@ -1812,7 +1837,9 @@ Status MysqlCdcSource::FlushTable(CdcTable& t, Emitter& out) {
     auto batch =
         std::const_pointer_cast<RecordBatch>(t.builder->Finish(t.stream, t.db + "." + t.name));
     batch->ops = std::move(t.ops);
+    t.changes_hint = std::max<size_t>(t.changes_hint, t.changes.size());
     batch->changes = std::move(t.changes);
+    if (t.before->num_rows() > 0) batch->before_rows = t.before->Finish(t.stream, t.db + "." + t.name);
     batch->source_db = t.db;
     batch->source_table = t.name;
     env.batch = std::move(batch);

@@ -70,6 +70,8 @@ std::string ChangeAfterJson(const RecordBatch& batch, int64_t row) {
 std::string ChangeBeforeJson(const RecordBatch& batch, int64_t row) {
   const auto* change = ChangeOf(batch, row);
   if (change && !change->before.empty()) return change->before;
+  if (change && change->before_row >= 0 && batch.before_rows && change->before_row < batch.before_rows->num_rows())
+    return SentRowJson(*batch.before_rows, change->before_row);
   // A delete's row is the old row (at least its key): without it the event would not say which
   // row went.
   if (batch.op(row) == 'd') return SentRowJson(batch, row);

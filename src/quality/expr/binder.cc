@@ -31,11 +31,6 @@ namespace {
 
 bool IsNumeric(Kind k) { return k == Kind::kInt64 || k == Kind::kFloat64 || k == Kind::kDecimal; }
 
-int128_t Pow10(int n) {
-  int128_t p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;
-}
 
 double DecimalToDouble(int128_t v, int scale) {
   return static_cast<double>(v) / static_cast<double>(Pow10(scale));

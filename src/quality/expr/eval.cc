@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 
+#include "core/values.h"
 #include "quality/expr/expr.h"
 #include "quality/expr/internal/ast.h"
 #include "quality/expr/internal/like.h"
@@ -304,11 +305,6 @@ Vec Negate(const Vec& a) {
 
 // ---- casts -----------------------------------------------------------------------------------
 
-int128_t Pow10(int n) {
-  int128_t p = 1;
-  for (int i = 0; i < n; ++i) p *= 10;
-  return p;
-}
 
 template <typename A, typename R, typename F>
 Vec MapLoop(const Vec& a, VType rt, F f) {

@@ -206,7 +206,10 @@ Result<RecordBatchPtr> MaskBatch(const RecordBatch& batch, const std::vector<Col
   out->source_db = batch.source_db;
   out->source_table = batch.source_table;
   // A before image holds the old values unmasked: it does not leave this stage.
-  for (auto& change : out->changes) change.before.clear();
+  for (auto& change : out->changes) {
+    change.before.clear();
+    change.before_row = -1;
+  }
   out->unchanged.clear();
   for (size_t c = 0; c < batch.unchanged.size() && c < schema.size(); ++c) {
     if (spec_of[c] == nullptr || spec_of[c]->method != "drop") out->unchanged.push_back(batch.unchanged[c]);

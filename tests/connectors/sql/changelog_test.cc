@@ -53,6 +53,29 @@ TEST(Changelog, ADeleteWithoutAnOldRowFromTheSourceHasItsOwnRowAsBefore) {
   EXPECT_TRUE(rows->column(2).IsNull(0));
 }
 
+TEST(Changelog, ATypedOldRowIsRenderedAsTheAfterImageIs) {
+  RecordBatch b = Update("17");
+  b.unchanged.clear();
+  b.changes[0].before_row = 1;  // the second old row
+  auto schema = b.schema();
+  ColumnBuilder id(DataType::Int64()), name(DataType::String()), note(DataType::String());
+  for (const char* n : {"x", "bob"}) {
+    id.AppendInt64(1);
+    name.AppendBytes(n);
+    note.AppendBytes("old");
+  }
+  b.before_rows = std::make_shared<RecordBatch>(schema, std::vector<ColumnPtr>{id.Finish(), name.Finish(), note.Finish()}, 2);
+  EXPECT_EQ(ChangeBeforeJson(b, 0), R"({"id":1,"name":"bob","note":"old"})");
+  EXPECT_EQ(nlohmann::json::parse(DebeziumEventJson(b, 0, 5))["before"]["name"], "bob");
+  // Rows selected out of the batch keep their old rows.
+  auto shared = std::make_shared<RecordBatch>(b);
+  RecordBatchPtr one = SelectRows(shared, {0});
+  EXPECT_EQ(ChangeBeforeJson(*one, 0), R"({"id":1,"name":"bob","note":"old"})");
+  // An index out of range, or no old rows: no before image rather than a wrong one.
+  b.changes[0].before_row = 2;
+  EXPECT_EQ(ChangeBeforeJson(b, 0), "");
+}
+
 TEST(Changelog, DebeziumSourceNamesTheKindOfPosition) {
   auto source = [](const std::string& position) {
     RecordBatch b = Update(position);

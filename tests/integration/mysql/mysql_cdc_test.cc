@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "connectors/sql/changelog.h"
 #include "integration/mysql/mysql_test_env.h"
 
 namespace sluice::testing {
@@ -87,7 +88,40 @@ class MysqlCdcTest : public MysqlTest {
     }
     return out;
   }
+  // The before image of every change as a changelog sink writes it ("" when there is none).
+  static std::vector<std::string> Befores(const CollectingEmitter& e) {
+    std::vector<std::string> out;
+    for (const auto& env : e.envelopes) {
+      if (!env.batch) continue;
+      for (int64_t r = 0; r < env.batch->num_rows(); ++r) out.push_back(sql::ChangeBeforeJson(*env.batch, r));
+    }
+    return out;
+  }
 };
+
+TEST_F(MysqlCdcTest, OldRowsOfUpdatesAreBuiltOnlyForSinksThatWriteThem) {
+  Exec("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(40), at DATETIME(6)) ENGINE=InnoDB");
+  auto first = RunOnce({"t"}, {});
+  StateMap committed = first->Positions();
+  Exec("INSERT INTO t VALUES (1, 'a', '2024-02-29 10:11:12.5')");
+  Exec("UPDATE t SET name = 'b' WHERE id = 1");
+  Exec("DELETE FROM t WHERE id = 1");
+  auto with = RunOnce({"t"}, committed);
+  EXPECT_EQ(Ops(*with), "cud");
+  EXPECT_EQ(Befores(*with), (std::vector<std::string>{
+                                "", R"({"id":1,"name":"a","at":"2024-02-29 10:11:12.500000"})",
+                                R"({"id":1,"name":"b","at":"2024-02-29 10:11:12.500000"})"}));
+  before_images_ = false;  // a replicate sink, say: nothing reads the old row of an update
+  auto without = RunOnce({"t"}, committed);
+  EXPECT_EQ(without->AllRows(), with->AllRows());
+  for (const auto& env : without->envelopes) {
+    if (env.batch) {
+      EXPECT_EQ(env.batch->before_rows, nullptr);
+    }
+  }
+  EXPECT_EQ(Befores(*without), (std::vector<std::string>{
+                                   "", "", R"({"id":1,"name":"b","at":"2024-02-29 10:11:12.500000"})"}));
+}
 
 TEST_F(MysqlCdcTest, SnapshotThenStreamThenResumeWithoutDuplicates) {
   Exec("CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(10,2)) ENGINE=InnoDB");
@@ -123,8 +157,15 @@ TEST_F(MysqlCdcTest, SnapshotThenStreamThenResumeWithoutDuplicates) {
   EXPECT_NE(changes[0]->position, changes[5]->position);
   EXPECT_NE(gtid.find(changes[5]->position), std::string::npos) << gtid;
   EXPECT_GT(changes[0]->commit_us, 0);
-  EXPECT_EQ(changes[1]->before, R"({"id":2,"name":"b","amount":2.50})");
-  EXPECT_EQ(changes[4]->before, R"({"id":1,"name":"a","amount":1.50})");
+  // Before images: the old row of an update (kept typed, rendered as the sink writes it), and a
+  // delete's own row. An insert has none.
+  const auto befores = Befores(*second);
+  ASSERT_EQ(befores.size(), 6u);
+  EXPECT_EQ(befores[0], "");
+  EXPECT_EQ(befores[1], R"({"id":2,"name":"b","amount":"2.50"})");  // as the after image has it
+  EXPECT_EQ(befores[2], R"({"id":3,"name":"c","amount":null})");
+  EXPECT_EQ(befores[3], R"({"id":3,"name":"c","amount":null})");
+  EXPECT_EQ(befores[4], R"({"id":1,"name":"a","amount":"1.50"})");
   bool boundary_between = false, rows_seen = false;
   for (const auto& env : second->envelopes) {
     if (env.batch) {

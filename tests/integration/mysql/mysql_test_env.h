@@ -200,6 +200,7 @@ class MysqlTest : public ::testing::Test {
     ConnectorContext ctx;
     ctx.pipeline = pipeline;
     ctx.base_dir = "/tmp";
+    ctx.before_images = before_images_;
     return ctx;
   }
 
@@ -218,6 +219,7 @@ class MysqlTest : public ::testing::Test {
     return info->make_source(Context(pipeline), block);
   }
 
+  bool before_images_ = true;  // the sink writes before images (ConnectorContext::before_images)
   mysql::Dsn base_;
   std::string ca_;
   std::string db_;
