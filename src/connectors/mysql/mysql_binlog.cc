@@ -366,6 +366,32 @@ bool DecodeDecimalUnscaled(std::string_view bin, int precision, int scale, __int
       static_cast<size_t>(intg0 * 4 + kDigitsToBytes[intg0x] + frac0 * 4 + kDigitsToBytes[frac0x]);
   if (bin.size() < size) return false;
   *consumed = size;
+  static constexpr uint64_t kPow10[10] = {1,      10,      100,      1000,      10000,
+                                          100000, 1000000, 10000000, 100000000, 1000000000};
+  if (size <= 8 && bin.size() >= 8) {
+    // The common case (up to 8 bytes: at most 18 digits) in one register: a big-endian load of
+    // the value's bytes, the sign bit cleared, inverted when negative, then the digit groups
+    // peeled off from the top.
+    uint64_t w;
+    std::memcpy(&w, bin.data(), 8);
+    w = __builtin_bswap64(w) >> (64 - 8 * size);
+    const uint64_t top = uint64_t{1} << (8 * size - 1);
+    const bool negative = !(w & top);
+    if (negative) w = ~w & (top | (top - 1));
+    w ^= top;
+    int bits = static_cast<int>(8 * size);
+    auto take = [&](int bytes) {
+      bits -= 8 * bytes;
+      return (w >> bits) & ((uint64_t{1} << (8 * bytes)) - 1);
+    };
+    uint64_t v = 0;
+    if (intg0x) v = take(kDigitsToBytes[intg0x]);
+    for (int i = 0; i < intg0; ++i) v = v * kPow10[9] + take(4);
+    for (int i = 0; i < frac0; ++i) v = v * kPow10[9] + take(4);
+    if (frac0x) v = v * kPow10[frac0x] + take(kDigitsToBytes[frac0x]);
+    *out = negative ? -static_cast<__int128>(v) : static_cast<__int128>(v);
+    return true;
+  }
   // The digits with the sign bit cleared and, when negative, every byte inverted (at most 17
   // bytes for 38 digits).
   uint8_t b[24];
@@ -382,8 +408,6 @@ bool DecodeDecimalUnscaled(std::string_view bin, int precision, int scale, __int
     p += n;
     return v;
   };
-  static constexpr uint64_t kPow10[10] = {1,      10,      100,      1000,      10000,
-                                          100000, 1000000, 10000000, 100000000, 1000000000};
   // Up to 18 digits fit 64 bits, whose arithmetic is several times cheaper than 128-bit.
   auto unscaled = [&](auto v) {
     if (intg0x) v = be(static_cast<size_t>(kDigitsToBytes[intg0x]));

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -203,6 +204,63 @@ TEST(MysqlBinlogTest, DecodesDecimalsOfEveryShape) {
   c.dec = v;
   c.scale = 10;
   EXPECT_EQ(DecimalText(c), out);
+}
+
+// The server's binary DECIMAL(precision, scale) of `digits` (precision digits, the last `scale`
+// of them after the point): groups of nine digits in four big-endian bytes, the leftover digits
+// in as few bytes as hold them, the sign bit set, every byte inverted when negative.
+std::string EncodeDecimal(const std::string& digits, int precision, int scale, bool negative) {
+  static constexpr int kBytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
+  const int intg = precision - scale;
+  std::string out;
+  auto put = [&](const std::string& group, int bytes) {
+    uint64_t v = group.empty() ? 0 : std::stoull(group);
+    for (int k = bytes - 1; k >= 0; --k) out += static_cast<char>((v >> (8 * k)) & 0xff);
+  };
+  const std::string ip = digits.substr(0, static_cast<size_t>(intg)), fp = digits.substr(static_cast<size_t>(intg));
+  const size_t lead = ip.size() % 9;
+  put(ip.substr(0, lead), kBytes[lead]);
+  for (size_t k = lead; k < ip.size(); k += 9) put(ip.substr(k, 9), 4);
+  size_t k = 0;
+  for (; k + 9 <= fp.size(); k += 9) put(fp.substr(k, 9), 4);
+  put(fp.substr(k), kBytes[fp.size() - k]);
+  out[0] = static_cast<char>(out[0] | 0x80);
+  if (negative) {
+    for (auto& ch : out) ch = static_cast<char>(~ch);
+  }
+  return out;
+}
+
+TEST(MysqlBinlogTest, UnscaledDecimalsAgreeWithTheTextFormForEveryPrecision) {
+  std::mt19937 rng(7);
+  for (int precision = 1; precision <= 38; ++precision) {
+    for (int scale = 0; scale <= precision; scale += 1 + precision / 7) {
+      for (int n = 0; n < 20; ++n) {
+        std::string digits;
+        for (int d = 0; d < precision; ++d) digits += static_cast<char>('0' + rng() % 10);
+        if (n == 0) digits.assign(static_cast<size_t>(precision), '9');
+        const bool negative = rng() % 2;
+        const std::string bin = EncodeDecimal(digits, precision, scale, negative);
+        std::string text;
+        size_t used = 0;
+        ASSERT_TRUE(DecodeDecimal(bin, precision, scale, &text, &used));
+        ASSERT_EQ(used, bin.size());
+        // Exactly the value's bytes, and with more bytes after it (the fast path reads a word).
+        for (const std::string& in : {bin, bin + std::string(9, '\xa5')}) {
+          __int128 v = 0;
+          ASSERT_TRUE(DecodeDecimalUnscaled(in, precision, scale, &v, &used));
+          EXPECT_EQ(used, bin.size());
+          Cell c;
+          c.kind = Cell::Kind::kDecimal;
+          c.dec = v;
+          c.scale = scale;
+          // The text form keeps "-0.00" for a negative zero; the unscaled one has no sign there.
+          const std::string want = v == 0 && text[0] == '-' ? text.substr(1) : text;
+          EXPECT_EQ(DecimalText(c), want) << precision << "," << scale << " " << digits << (negative ? " -" : "");
+        }
+      }
+    }
+  }
 }
 
 TEST(MysqlBinlogTest, DecodesGtidQueryAndHeader) {
