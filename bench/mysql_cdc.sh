@@ -8,6 +8,8 @@
 #
 #   BENCH_CHANGES=300000   row changes in the backlog (inserts, then updates, then deletes)
 #   BENCH_REPS=3           timed repetitions of each side, after one warm-up each
+#   BENCH_SINK=discard     or debezium: a jsonl file with the Debezium envelope (before images
+#                          of updates built and every change written as JSON)
 #   SLUICE=build/release/sluice   MYSQL_DSN=mysql://sluice:sluice@127.0.0.1:33069/sluice
 #
 # Prints wall and client CPU time, changes per second and the ratios (peer time / sluice time).
@@ -69,7 +71,7 @@ cat >"$W/pipeline.yaml" <<EOF
 name: cdc_bench
 source: { type: mysql, dsn: "mysql://$U:$PW@$H:$P/$DB", mode: cdc, tables: [lineitem],
           snapshot: never, start_gtid: "$GTID", stop_at: caught_up, tls: { mode: disable } }
-sink: { type: discard }
+sink: $([ "${BENCH_SINK:-discard}" = debezium ] && echo "{ type: jsonl, path: $W/changes.jsonl, envelope: debezium }" || echo "{ type: discard }")
 state: $W/state.db
 EOF
 
@@ -82,7 +84,7 @@ timed() {  # OUTFILE COMMAND...
   awk '{ printf "%.3f %.3f", $1, $2 + $3 }' "$W/time"
 }
 run_sluice() {
-  rm -f "$W/state.db"*
+  rm -rf "$W/state.db"* "$W/changes.jsonl"* "$W/quarantine"
   timed "$W/out.json" "$W/sluice" run "$W/pipeline.yaml" --json
 }
 run_peer() {  # extra mariadb-binlog flags
@@ -119,9 +121,9 @@ echo "backlog: $ROWS_IN row changes, binlog range $FILE:$POS to the end ($(( BYT
 echo "medians of $REPS runs; ratio = peer time / sluice time (above 1: sluice faster)"
 FSIZE=$("${MY[@]}" -e "SHOW BINARY LOGS" | awk -v f="$FILE" '$1 == f { print $2 }')
 echo "the server's GTID seek (BINLOG_GTID_POS('$FILE', $POS), a scan of $(( POS / 1048576 )) MiB of a $(( FSIZE / 1048576 )) MiB file): $MK s of sluice's wall time (mariadb-binlog starts at the file offset)"
-awk -v n="$ROWS_IN" -v s="$MS" -v b="$MB" -v v="$MV" -v cs="$CS" -v cb="$CB" -v cv="$CV" -v k="$MK" 'BEGIN {
+awk -v sink="${BENCH_SINK:-discard}" -v n="$ROWS_IN" -v s="$MS" -v b="$MB" -v v="$MV" -v cs="$CS" -v cb="$CB" -v cv="$CV" -v k="$MK" 'BEGIN {
   printf "%-42s %8s %12s %9s | %8s %12s %9s\n", "", "wall s", "changes/s", "ratio", "cpu s", "changes/cpu-s", "ratio"
-  printf "%-42s %8.3f %12.0f %9s | %8.3f %12.0f %9s\n", "sluice (mysql cdc -> discard)", s, n / s, "", cs, n / cs, ""
+  printf "%-42s %8.3f %12.0f %9s | %8.3f %12.0f %9s\n", "sluice (mysql cdc -> " sink ")", s, n / s, "", cs, n / cs, ""
   printf "%-42s %8.3f %12.0f %9.2f | %8.3f %12.0f %9.2f\n", "mariadb-binlog --read-from-remote-server", b, n / b, b / s, cb, n / cb, cb / cs
   printf "%-42s %8.3f %12.0f %9.2f | %8.3f %12.0f %9.2f\n", "mariadb-binlog --read-from-remote-server -v", v, n / v, v / s, cv, n / cv, cv / cs
   if (s > k) printf "%-42s %8.3f %12.0f %9s   (ratios vs it: %.2f, %.2f)\n", "sluice minus the server GTID seek", s - k, n / (s - k), "", b / (s - k), v / (s - k)

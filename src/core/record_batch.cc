@@ -114,7 +114,13 @@ std::string RowOriginText(const RecordBatch& batch, int64_t row) {
 }
 
 std::string RowJson(const RecordBatch& batch, int64_t row) {
-  std::string out = "{";
+  std::string out;
+  AppendRowJson(batch, row, out);
+  return out;
+}
+
+void AppendRowJson(const RecordBatch& batch, int64_t row, std::string& out) {
+  out += '{';
   const Schema& schema = *batch.schema();
   for (size_t c = 0; c < schema.size(); ++c) {
     if (c) out += ',';
@@ -123,7 +129,6 @@ std::string RowJson(const RecordBatch& batch, int64_t row) {
     AppendValueJson(batch.column(c), row, out);
   }
   out += '}';
-  return out;
 }
 
 }  // namespace sluice

@@ -86,6 +86,7 @@ RecordBatchPtr SelectRows(const RecordBatchPtr& batch, const std::vector<int64_t
 std::string RowOriginText(const RecordBatch& batch, int64_t row);
 // Row `row` as a JSON object of column name to value: the raw form of a quarantined row.
 std::string RowJson(const RecordBatch& batch, int64_t row);
+void AppendRowJson(const RecordBatch& batch, int64_t row, std::string& out);
 
 class RecordBatchBuilder {
  public:

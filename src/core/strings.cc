@@ -109,6 +109,18 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
+    // A run of characters that need no escape goes out in one append.
+    size_t run = i;
+    while (run < s.size()) {
+      const auto ch = static_cast<unsigned char>(s[run]);
+      if (ch < 0x20 || ch >= 0x80 || ch == '"' || ch == '\\') break;
+      ++run;
+    }
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+    }
     auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       size_t len = Utf8SeqLen(s, i);

@@ -366,8 +366,7 @@ void AppendValueText(const Column& col, int64_t i, std::string& out) {
     case TypeId::kBool: out += col.BoolAt(i) ? "true" : "false"; break;
     case TypeId::kInt64: {
       char buf[24];
-      int len = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(col.Int64At(i)));
-      out.append(buf, len);
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, col.Int64At(i)).ptr);
       break;
     }
     case TypeId::kFloat64: out += FormatFloat64(col.Float64At(i)); break;

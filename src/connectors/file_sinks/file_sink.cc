@@ -162,7 +162,7 @@ class FileSink final : public Sink {
                                    .count();
         std::string& out = t->file.buffer();
         for (int64_t r = b; r < e; ++r) {
-          out += sql::DebeziumEventJson(batch, r, now_ms);
+          sql::AppendDebeziumEventJson(batch, r, now_ms, out);
           out += '\n';
         }
       } else {

@@ -636,7 +636,9 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
     return Status::OK();
   }
   if (ch.op == 'D') {
-    AppendRow(t, 'd', ch.old_tuple, nullptr, BeforeJson(t, ch.old_tuple, ch.old_kind), base);
+    // The old row as JSON only for a sink that writes it (a changelog): a delete's own row holds
+    // the same values otherwise.
+    AppendRow(t, 'd', ch.old_tuple, nullptr, ctx_.before_images ? BeforeJson(t, ch.old_tuple, ch.old_kind) : "", base);
     return Status::OK();
   }
   // Update. An old key ('K') means the key changed; with the whole old row ('O') compare the key.
@@ -651,7 +653,7 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
       if (ch.old_tuple[c].kind != ch.new_tuple[c].kind || ch.old_tuple[c].data != ch.new_tuple[c].data) key_changed = true;
     }
   }
-  std::string before = ch.old_kind ? BeforeJson(t, ch.old_tuple, ch.old_kind) : "";
+  std::string before = ch.old_kind && ctx_.before_images ? BeforeJson(t, ch.old_tuple, ch.old_kind) : "";
   const po::Tuple* new_tuple = &ch.new_tuple;
   po::Tuple filled;
   PgResult fetched;  // owns the bytes `filled` points into

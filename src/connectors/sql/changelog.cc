@@ -1,5 +1,6 @@
 #include "connectors/sql/changelog.h"
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -44,38 +45,59 @@ void AppendNullableString(std::string& out, const std::string& s) {
   }
 }
 
-// The row's columns that the source sent, as a JSON object.
-std::string SentRowJson(const RecordBatch& batch, int64_t row) {
-  if (!AnyUnchanged(batch, row)) return RowJson(batch, row);
-  std::string out = "{";
+// Appends the row's columns that the source sent, as a JSON object.
+void AppendSentRowJson(const RecordBatch& batch, int64_t row, std::string& out) {
+  if (!AnyUnchanged(batch, row)) return AppendRowJson(batch, row, out);
+  out += '{';
   const Schema& schema = *batch.schema();
+  bool first = true;
   for (size_t c = 0; c < schema.size(); ++c) {
     if (batch.is_unchanged(c, row)) continue;
-    if (out.size() > 1) out += ',';
+    if (!first) out += ',';
+    first = false;
     AppendJsonString(out, schema.field(c).name);
     out += ':';
     AppendValueJson(batch.column(c), row, out);
   }
   out += '}';
-  return out;
+}
+
+// Append the `after` / `before` object of row `row`; false (nothing appended) when it has none.
+bool AppendAfter(const RecordBatch& batch, int64_t row, std::string& out) {
+  if (batch.op(row) == 'd') return false;
+  AppendSentRowJson(batch, row, out);
+  return true;
+}
+
+bool AppendBefore(const RecordBatch& batch, int64_t row, std::string& out) {
+  const auto* change = ChangeOf(batch, row);
+  if (change && !change->before.empty()) {
+    out += change->before;
+    return true;
+  }
+  if (change && change->before_row >= 0 && batch.before_rows && change->before_row < batch.before_rows->num_rows()) {
+    AppendSentRowJson(*batch.before_rows, change->before_row, out);
+    return true;
+  }
+  // A delete's row is the old row (at least its key): without it the event would not say which
+  // row went.
+  if (batch.op(row) != 'd') return false;
+  AppendSentRowJson(batch, row, out);
+  return true;
 }
 
 }  // namespace
 
 std::string ChangeAfterJson(const RecordBatch& batch, int64_t row) {
-  if (batch.op(row) == 'd') return {};
-  return SentRowJson(batch, row);
+  std::string out;
+  AppendAfter(batch, row, out);
+  return out;
 }
 
 std::string ChangeBeforeJson(const RecordBatch& batch, int64_t row) {
-  const auto* change = ChangeOf(batch, row);
-  if (change && !change->before.empty()) return change->before;
-  if (change && change->before_row >= 0 && batch.before_rows && change->before_row < batch.before_rows->num_rows())
-    return SentRowJson(*batch.before_rows, change->before_row);
-  // A delete's row is the old row (at least its key): without it the event would not say which
-  // row went.
-  if (batch.op(row) == 'd') return SentRowJson(batch, row);
-  return {};
+  std::string out;
+  AppendBefore(batch, row, out);
+  return out;
 }
 
 std::string ChangeSourceJson(const RecordBatch& batch, int64_t row) {
@@ -131,14 +153,16 @@ RecordBatchPtr ChangelogBatch(const RecordBatch& batch) {
   return out;
 }
 
-std::string DebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now_ms) {
+void AppendDebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now_ms, std::string& out) {
   const auto* change = ChangeOf(batch, row);
-  std::string out = "{\"before\":";
-  std::string before = ChangeBeforeJson(batch, row);
-  out += before.empty() ? "null" : before;
+  auto number = [&](int64_t v) {
+    char buf[24];
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  };
+  out += "{\"before\":";
+  if (!AppendBefore(batch, row, out)) out += "null";
   out += ",\"after\":";
-  std::string after = ChangeAfterJson(batch, row);
-  out += after.empty() ? "null" : after;
+  if (!AppendAfter(batch, row, out)) out += "null";
   out += ",\"source\":{\"connector\":\"sluice\",\"db\":";
   AppendNullableString(out, batch.source_db);
   out += ",\"table\":";
@@ -156,12 +180,19 @@ std::string DebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now
     }
   }
   out += ",\"txId\":";
-  out += change && change->txid ? std::to_string(change->txid) : "null";
+  if (change && change->txid) number(change->txid); else out += "null";
   out += ",\"ts_ms\":";
-  out += change && change->commit_us ? std::to_string(change->commit_us / 1000) : "null";
+  if (change && change->commit_us) number(change->commit_us / 1000); else out += "null";
   out += "},\"op\":\"";
   out += batch.op(row);
-  out += "\",\"ts_ms\":" + std::to_string(now_ms) + "}";
+  out += "\",\"ts_ms\":";
+  number(now_ms);
+  out += '}';
+}
+
+std::string DebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now_ms) {
+  std::string out;
+  AppendDebeziumEventJson(batch, row, now_ms, out);
   return out;
 }
 

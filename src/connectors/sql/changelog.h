@@ -6,7 +6,8 @@
 // - `after` is the row as a JSON object, without the columns the source marked unchanged (TOAST
 //   values it did not send): every other column is there, null or not, so a column missing from
 //   `after` means "unchanged". A delete has no `after`.
-// - `before` is the old row as the source sent it (RecordBatch::ChangeSource::before). A delete
+// - `before` is the old row as the source sent it (RecordBatch::ChangeSource::before, as JSON, or
+//   a row of RecordBatch::before_rows, rendered here as `after` is). A delete
 //   without one has the deleted row as the batch carries it (at least the key columns, as
 //   Debezium's delete events do); other changes without one have no `before`.
 // - `source` is {"db","table","position","txid","ts_us"}: the source database and table (the
@@ -39,5 +40,7 @@ RecordBatchPtr ChangelogBatch(const RecordBatch& batch);
 // Debezium's number; a position that is neither an LSN nor a GTID (a trigger log's sequence
 // number) as "position". `now_ms` is the time the event is written, Debezium's top-level ts_ms.
 std::string DebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now_ms);
+// The same, appended to `out` (no string of its own per event).
+void AppendDebeziumEventJson(const RecordBatch& batch, int64_t row, int64_t now_ms, std::string& out);
 
 }  // namespace sluice::sql
