@@ -11,6 +11,7 @@
 
 #include <mysql.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "connectors/mysql/mysql_reader.h"
 #include "connectors/mysql/mysql_trigger_source.h"
 #include "connectors/mysql/mysql_types.h"
+#include "connectors/sql/incremental_state.h"
 #include "connectors/sql/table_patterns.h"
 #include "core/log.h"
 #include "core/strings.h"
@@ -334,6 +336,14 @@ Status MysqlSource::Open(const StateMap& committed) {
     ASSIGN_OR_RETURN(tables, sql::ExpandTablePatterns(tables, catalog, default_schema, "mysql source tables:"));
   }
   for (const auto& spec : tables) RETURN_IF_ERROR(PlanTable(spec, committed));
+  if (cfg_.mode == Mode::kFull &&
+      sql::StartFullReadAgain(ctx_.sink_mode, std::all_of(tables_.begin(), tables_.end(),
+                                                          [](const TablePlan& t) { return t.done; }))) {
+    for (TablePlan& t : tables_) {
+      t.done = false;
+      t.after.clear();
+    }
+  }
   return Status::OK();
 }
 
@@ -992,8 +1002,7 @@ std::vector<std::string> MysqlSource::DescribePlan() {
   for (TablePlan& t : tables_) {
     std::string key = t.key.empty() ? "no key" : t.key_from + " (" + KeyList(t) + ")";
     if (cfg_.mode == Mode::kFull) {
-      std::string state = t.done ? "done: a full read completed (reset the state or use sink mode "
-                                   "replace to read again)"
+      std::string state = t.done ? "done: the read completed; the replace sink swaps it in"
                           : !t.after.empty()
                               ? "resume after key " + KeyJson(t.after) + " (in a new snapshot)"
                               : "new";

@@ -583,11 +583,9 @@ Status OdbcSource::LoadStates(const StateMap& committed) {
                                      "cursor or key; reset it with `sluice state reset`");
     }
   }
-  // Every table of the last full read finished: this run is a new full read, not a no-op. Except
-  // into a replace sink, whose positions show only a load it has not swapped in yet: there the
-  // read is complete and only the swap is missing (a kill between the last commit and it).
-  if (mode_ == "full" && ctx_.sink_mode != "replace" &&
-      std::all_of(tables_.begin(), tables_.end(), [](const Table& t) { return t.full.Done(); })) {
+  if (mode_ == "full" &&
+      sql::StartFullReadAgain(ctx_.sink_mode, std::all_of(tables_.begin(), tables_.end(),
+                                                          [](const Table& t) { return t.full.Done(); }))) {
     for (Table& t : tables_) t.full.ranges.assign(1, sql::RangeState{});
   }
   return Status::OK();

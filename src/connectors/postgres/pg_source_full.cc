@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "connectors/postgres/pg_source_internal.h"
+#include "connectors/sql/incremental_state.h"
 #include "core/log.h"
 #include "core/strings.h"
 #include "core/values.h"
@@ -93,7 +94,7 @@ Status PostgresSource::LoadFullStates(const StateMap& committed) {
   }
   for (size_t i = 0; i < tables_.size(); ++i) {
     Table& t = tables_[i];
-    if ((!all_done || ctx_.sink_mode == "replace") && states[i]) {
+    if (!sql::StartFullReadAgain(ctx_.sink_mode, all_done) && states[i]) {
       t.full = *states[i];
       t.resuming = true;
       continue;

@@ -37,6 +37,15 @@ struct FullState {
   static std::optional<FullState> FromJson(std::string_view text);
 };
 
+// Whether a full read whose committed states are all done (`all_done`) starts over. It does:
+// every table of the last full read finished, so this run is a new full read, not a no-op
+// (`mode: full` is a full refresh each run). Except into a replace sink, whose positions show
+// only a load it has not swapped in yet: there the read is complete and only the swap is missing
+// (a kill between the last commit and it), and a new read would land on top of the staged rows.
+inline bool StartFullReadAgain(const std::string& sink_mode, bool all_done) {
+  return all_done && sink_mode != "replace";
+}
+
 // Where an incremental read stands. `last` is the cursor then the key columns of the last row
 // read. Ranks order cursor values (a timestamp's microseconds, a number's value) so that the
 // window can drop entries that fell out of the lookback.

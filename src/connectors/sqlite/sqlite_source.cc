@@ -536,6 +536,13 @@ Status SqliteSource::LoadStates(const StateMap& committed) {
                                      "cursor or key; reset it with `sluice state reset`");
     }
   }
+  // As the other table sources: a completed full read makes this run a new one (see
+  // sql::StartFullReadAgain).
+  if (mode_ == "full" &&
+      sql::StartFullReadAgain(ctx_.sink_mode, std::all_of(tables_.begin(), tables_.end(),
+                                                          [](const Table& t) { return t.full.Done(); }))) {
+    for (Table& t : tables_) t.full.ranges.assign(1, sql::RangeState{});
+  }
   return Status::OK();
 }
 

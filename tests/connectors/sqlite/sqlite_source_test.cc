@@ -81,6 +81,25 @@ TEST_F(SqliteSourceTest, FullModeMapsDeclaredTypes) {
                                       "2|NULL|2.0|3.00|0|NULL|2024-01-02 03:04:05.500000|[1]|y|"}));
 }
 
+// `mode: full` is a full refresh each run: a completed read is read again by the next run, into an
+// upsert sink as into a replace one (the upsert run read nothing before 2026-11-29).
+TEST_F(SqliteSourceTest, EachFullRunReadsTheWholeTableAgain) {
+  Exec("in.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
+  for (const std::string sink : {", table: t, mode: upsert, key: [id]", ", table: t, mode: replace"}) {
+    SCOPED_TRACE(sink);
+    std::remove(dir_.File("state.db").c_str());
+    Exec("in.db", "UPDATE t SET v = 'a' WHERE id = 1");
+    auto first = Run("{ type: sqlite, path: in.db, table: t, mode: full }", sink);
+    ASSERT_EQ(exit_code_, 0) << Stderr();
+    EXPECT_EQ(first["rows_in"], 2);
+    Exec("in.db", "UPDATE t SET v = 'z' WHERE id = 1");
+    auto second = Run("{ type: sqlite, path: in.db, table: t, mode: full }", sink);
+    ASSERT_EQ(exit_code_, 0) << Stderr();
+    EXPECT_EQ(second["rows_in"], 2);
+    EXPECT_EQ(Rows("out.db", "SELECT id, v FROM t ORDER BY id"), (std::vector<std::string>{"1|z", "2|b"}));
+  }
+}
+
 TEST_F(SqliteSourceTest, MistypedValueIsQuarantinedWithItsReason) {
   Exec("in.db",
        "CREATE TABLE t (id INTEGER PRIMARY KEY, qty INTEGER, day DATE);"

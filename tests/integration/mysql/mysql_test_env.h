@@ -201,6 +201,7 @@ class MysqlTest : public ::testing::Test {
     ctx.pipeline = pipeline;
     ctx.base_dir = "/tmp";
     ctx.before_images = before_images_;
+    ctx.sink_mode = sink_mode_;
     return ctx;
   }
 
@@ -220,6 +221,7 @@ class MysqlTest : public ::testing::Test {
   }
 
   bool before_images_ = true;  // the sink writes before images (ConnectorContext::before_images)
+  std::string sink_mode_;      // ConnectorContext::sink_mode
   mysql::Dsn base_;
   std::string ca_;
   std::string db_;
