@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "connectors/connector.h"
+#include "connectors/sql/changelog.h"
 #include "core/record_batch.h"
 
 namespace sluice::testing {
@@ -16,6 +17,8 @@ struct ChangeRow {
   char op;
   std::string json;
   RecordBatch::ChangeSource change;
+  std::string before;  // the old row as a changelog sink writes it (sql::ChangeBeforeJson), or ""
+
   std::vector<std::string> unchanged;  // columns marked unchanged
   bool in_boundary_envelope;
   std::string source_db, source_table;
@@ -41,7 +44,7 @@ class ChangeCollector : public Emitter {
       for (int64_t r = 0; r < b.num_rows(); ++r) {
         ChangeRow row{b.stream, b.op(r), RowJson(b, r),
                       b.changes.empty() ? RecordBatch::ChangeSource{} : b.changes[static_cast<size_t>(r)],
-                      {}, e.boundary, b.source_db, b.source_table};
+                      sql::ChangeBeforeJson(b, r), {}, e.boundary, b.source_db, b.source_table};
         for (size_t c = 0; c < b.schema()->size(); ++c) {
           if (b.is_unchanged(c, r)) row.unchanged.push_back(b.schema()->field(c).name);
         }

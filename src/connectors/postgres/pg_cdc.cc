@@ -157,6 +157,8 @@ Status CdcSource::PlanColumns(CdcTable& t, const std::vector<std::pair<std::stri
   t.schema = std::make_shared<Schema>(std::move(schema));
   t.builder = std::make_unique<RecordBatchBuilder>(t.schema);
   t.unchanged.assign(t.cols.size(), {});
+  t.before = std::make_unique<RecordBatchBuilder>(t.schema);
+  t.before_absent.assign(t.cols.size(), {});
   return Status::OK();
 }
 
@@ -502,6 +504,18 @@ Status CdcSource::FlushTable(CdcTable& t, Emitter& out) {
       }
     }
     if (any_unchanged) batch->unchanged = std::move(t.unchanged);
+    if (const int64_t nb = t.before->num_rows(); nb > 0) {
+      auto before = std::const_pointer_cast<RecordBatch>(t.before->Finish(t.stream, t.qualified));
+      bool any_absent = false;
+      for (auto& a : t.before_absent) {
+        if (!a.empty()) {
+          a.resize(static_cast<size_t>(nb), 0);
+          any_absent = true;
+        }
+      }
+      if (any_absent) before->unchanged = std::move(t.before_absent);
+      batch->before_rows = std::move(before);
+    }
     batch->source_db = database_;
     batch->source_table = t.nspname + "." + t.relname;
     env.batch = std::move(batch);
@@ -509,6 +523,7 @@ Status CdcSource::FlushTable(CdcTable& t, Emitter& out) {
   t.ops.clear();
   t.changes.clear();
   t.unchanged.assign(t.cols.size(), {});
+  t.before_absent.assign(t.cols.size(), {});
   env.rejects = std::move(t.rejects);
   t.rejects.clear();
   env.boundary = false;
@@ -519,7 +534,7 @@ Status CdcSource::FlushTable(CdcTable& t, Emitter& out) {
 // Appends one row to `t`: op, values of `tuple` (with `old` filling unchanged TOAST values when
 // the whole old row was sent), the change source. A value that does not fit its type rejects the
 // row.
-void CdcSource::AppendRow(CdcTable& t, char op, const po::Tuple& tuple, const po::Tuple* old, std::string before,
+void CdcSource::AppendRow(CdcTable& t, char op, const po::Tuple& tuple, const po::Tuple* old, int64_t before_row,
                           const RecordBatch::ChangeSource& base) {
   RecordBatchBuilder& b = *t.builder;
   const int64_t row = b.num_rows();
@@ -568,25 +583,41 @@ void CdcSource::AppendRow(CdcTable& t, char op, const po::Tuple& tuple, const po
     t.unchanged[c][static_cast<size_t>(row)] = 1;
   }
   RecordBatch::ChangeSource cs = base;
-  cs.before = std::move(before);
+  cs.before_row = before_row;
   t.changes.push_back(std::move(cs));
   ++pending_rows_;
 }
 
-std::string CdcSource::BeforeJson(const CdcTable& t, const po::Tuple& old, char kind) const {
-  std::string out = "{";
-  bool first = true;
-  for (size_t c = 0; c < t.cols.size() && c < old.size(); ++c) {
-    const po::TupleValue& v = old[c];
-    if (v.kind == 'u') continue;
-    if (kind == 'K' && !t.cols[c].key && v.kind == 'n') continue;
-    if (!first) out += ',';
-    first = false;
-    out += JsonQuote(t.cols[c].name) + ":";
-    if (v.kind == 'n') out += "null";
-    else po::AppendJsonValue(t.cols[c].type, v.data, out);
+int64_t CdcSource::AppendBefore(CdcTable& t, const po::Tuple& old, char kind) {
+  if (!ctx_.before_images || !kind) return -1;
+  RecordBatchBuilder& b = *t.before;
+  const int64_t row = b.num_rows();
+  absent_cols_.clear();
+  for (size_t c = 0; c < t.cols.size(); ++c) {
+    const po::TupleValue* v = c < old.size() ? &old[c] : nullptr;
+    // A key-only old row carries nulls for the other columns: not their values.
+    if (!v || v->kind == 'u' || (kind == 'K' && !t.cols[c].key)) {
+      b.column(c).AppendNull();
+      absent_cols_.push_back(c);
+      continue;
+    }
+    if (v->kind == 'n') {
+      b.column(c).AppendNull();
+      continue;
+    }
+    std::string why;
+    if (!po::AppendTextValue(t.cols[c].type, v->data, b.column(c), &why)) {
+      b.RollbackRow();
+      return -1;  // the new row has the same types: it is quarantined with the reason
+    }
   }
-  return out + "}";
+  b.CommitRow(row);
+  for (size_t c : absent_cols_) {
+    auto& a = t.before_absent[c];
+    a.resize(static_cast<size_t>(row) + 1, 0);
+    a[static_cast<size_t>(row)] = 1;
+  }
+  return row;
 }
 
 // A Relation message: the table's columns as they are now. A new column, a dropped one or a new
@@ -632,13 +663,11 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
   base.txid = txn_.xid;
   base.commit_us = txn_.commit_time + po::kPgEpochUnixUs;
   if (ch.op == 'I') {
-    AppendRow(t, 'c', ch.new_tuple, nullptr, "", base);
+    AppendRow(t, 'c', ch.new_tuple, nullptr, -1, base);
     return Status::OK();
   }
   if (ch.op == 'D') {
-    // The old row as JSON only for a sink that writes it (a changelog): a delete's own row holds
-    // the same values otherwise.
-    AppendRow(t, 'd', ch.old_tuple, nullptr, ctx_.before_images ? BeforeJson(t, ch.old_tuple, ch.old_kind) : "", base);
+    AppendRow(t, 'd', ch.old_tuple, nullptr, AppendBefore(t, ch.old_tuple, ch.old_kind), base);
     return Status::OK();
   }
   // Update. An old key ('K') means the key changed; with the whole old row ('O') compare the key.
@@ -653,7 +682,7 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
       if (ch.old_tuple[c].kind != ch.new_tuple[c].kind || ch.old_tuple[c].data != ch.new_tuple[c].data) key_changed = true;
     }
   }
-  std::string before = ch.old_kind && ctx_.before_images ? BeforeJson(t, ch.old_tuple, ch.old_kind) : "";
+  const int64_t before = AppendBefore(t, ch.old_tuple, ch.old_kind);
   const po::Tuple* new_tuple = &ch.new_tuple;
   po::Tuple filled;
   PgResult fetched;  // owns the bytes `filled` points into
@@ -666,7 +695,7 @@ Status CdcSource::OnChange(const po::RowChange& ch) {
     RETURN_IF_ERROR(FillUnchanged(t, ch, &filled, &fetched));
     if (!filled.empty()) new_tuple = &filled;
   }
-  AppendRow(t, 'u', *new_tuple, ch.old_kind == 'O' ? &ch.old_tuple : nullptr, std::move(before), base);
+  AppendRow(t, 'u', *new_tuple, ch.old_kind == 'O' ? &ch.old_tuple : nullptr, before, base);
   return Status::OK();
 }
 

@@ -65,6 +65,11 @@ struct CdcTable {
   std::vector<std::vector<uint8_t>> unchanged;
   std::vector<RecordBatch::ChangeSource> changes;
   std::vector<RejectedRow> rejects;
+  // Old rows (RecordBatch::before_rows), for sinks that write them; `before_absent` marks the
+  // columns the server did not send (a key-only old row, an unchanged TOAST value), as
+  // `unchanged` does for the rows.
+  std::unique_ptr<RecordBatchBuilder> before;
+  std::vector<std::vector<uint8_t>> before_absent;
 };
 
 // The snapshot chunk in flight (pg_cdc_snapshot.cc; README.md, "Initial snapshot"): the rows
@@ -128,9 +133,13 @@ class CdcSource : public Source {
   // A key-changing update whose new row lacks TOAST values: reads them by the new key.
   Status FillUnchanged(const CdcTable& t, const pg::pgoutput::RowChange& ch, pg::pgoutput::Tuple* filled,
                        PgResult* fetched);
+  // `before_row`: the change's old row in t.before (AppendBefore), or -1.
   void AppendRow(CdcTable& t, char op, const pg::pgoutput::Tuple& tuple, const pg::pgoutput::Tuple* old,
-                 std::string before, const RecordBatch::ChangeSource& base);
-  std::string BeforeJson(const CdcTable& t, const pg::pgoutput::Tuple& old, char kind) const;
+                 int64_t before_row, const RecordBatch::ChangeSource& base);
+  // Appends the old row of a change (`kind` 'K': the key only, 'O': the whole row) to t.before
+  // when the sink writes old rows; its row number there, or -1 (none, or a value that does not
+  // parse).
+  int64_t AppendBefore(CdcTable& t, const pg::pgoutput::Tuple& old, char kind);
   Status FlushTable(CdcTable& t, Emitter& out);
   Status FlushAll(Emitter& out, bool boundary, bool flush);
   Status SendStatus(bool reply_requested);
@@ -181,6 +190,7 @@ class CdcSource : public Source {
   int64_t skipped_rows_ = 0;
   Clock::time_point last_flush_, last_status_;
   std::vector<size_t> unchanged_cols_;
+  std::vector<size_t> absent_cols_;  // AppendBefore's
   // Commit times of transactions not yet confirmed, grouped by 100 ms of commit time: (end LSN of
   // the group's last transaction, commit time of its first, µs since the Unix epoch). The lag in
   // seconds is the age of the oldest.

@@ -276,7 +276,7 @@ Status CdcSource::OnWatermark(const po::LogicalMessage& m, Emitter& out) {
           c.rows.IsNull(r, col) ? po::TupleValue{'n', {}} : po::TupleValue{'t', c.rows.Get(r, col)};
       pending_bytes_ += c.rows.Get(r, col).size();
     }
-    AppendRow(t, 'r', tuple, nullptr, "", base);
+    AppendRow(t, 'r', tuple, nullptr, -1, base);
     ++emitted;
     // Inside a transaction: pieces without a boundary.
     if (t.builder->num_rows() >= kBatchRows) RETURN_IF_ERROR(FlushTable(t, out));

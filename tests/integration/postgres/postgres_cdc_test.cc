@@ -113,6 +113,30 @@ class PostgresCdcTest : public ::testing::Test {
   std::unique_ptr<Logger> log_;
 };
 
+// The old row is typed like the new one, so a changelog writes both the same way (before
+// 2026-11-29 the old row was PostgreSQL's text: 1.50 and "2024-01-02 03:04:05+00" beside the new
+// row's "1.50" and sluice's timestamp form).
+TEST_F(PostgresCdcTest, OldRowsAreWrittenAsTheNewRowsAre) {
+  Exec("CREATE TABLE typed (id int PRIMARY KEY, amount numeric(10,2), at timestamptz, note text)");
+  Exec("ALTER TABLE typed REPLICA IDENTITY FULL");
+  CdcCollector first;
+  ASSERT_TRUE(RunOnce({"typed"}, {}, first).ok());
+  Exec("INSERT INTO typed VALUES (1, 1.5, '2024-01-02 03:04:05.5+00', 'a')");
+  Exec("UPDATE typed SET note = 'b' WHERE id = 1");
+  Exec("DELETE FROM typed WHERE id = 1");
+  CdcCollector second;
+  ASSERT_TRUE(RunOnce({"typed"}, first.State(), second).ok());
+  const auto rows = second.Rows();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].before, "");
+  auto with_note = [](std::string json, const std::string& from, const std::string& to) {
+    return json.replace(json.find(from), from.size(), to);
+  };
+  EXPECT_EQ(rows[1].before, rows[0].json);
+  EXPECT_EQ(rows[2].before, with_note(rows[0].json, "\"a\"", "\"b\""));
+  EXPECT_NE(rows[1].before.find("\"amount\":\"1.50\""), std::string::npos) << rows[1].before;
+}
+
 TEST_F(PostgresCdcTest, SnapshotThenChangesWithTheirSourcesUnchangedToastAndBoundaries) {
   Exec("CREATE TABLE items (id int PRIMARY KEY, name text, doc text)");
   // Out of line and uncompressed: an update of another column does not send it.
@@ -160,14 +184,14 @@ TEST_F(PostgresCdcTest, SnapshotThenChangesWithTheirSourcesUnchangedToastAndBoun
   EXPECT_EQ(items[1].unchanged, std::vector<std::string>{"doc"}) << "the TOAST value is marked, not sent";
   EXPECT_NE(items[1].json.find("\"uno\""), std::string::npos);
   EXPECT_EQ(items[2].op, 'd');
-  EXPECT_EQ(items[2].change.before, R"({"id":2})");
+  EXPECT_EQ(items[2].before, R"({"id":2})");
   EXPECT_EQ(items[3].op, 'd');  // key change: the old key goes ...
-  EXPECT_EQ(items[3].change.before, R"({"id":3})");
+  EXPECT_EQ(items[3].before, R"({"id":3})");
   EXPECT_EQ(items[4].op, 'u');  // ... and the row comes back under the new one
   EXPECT_NE(items[4].json.find("\"id\":10"), std::string::npos);
   ASSERT_EQ(full.size(), 1u);
   EXPECT_EQ(full[0].op, 'u');
-  EXPECT_EQ(full[0].change.before, R"({"id":1,"v":"old"})") << "REPLICA IDENTITY FULL sends the old row";
+  EXPECT_EQ(full[0].before, R"({"id":1,"v":"old"})") << "REPLICA IDENTITY FULL sends the old row";
 
   // The first transaction's rows share its xid, commit LSN and time; the key change is later.
   for (size_t i = 0; i < 3; ++i) {
@@ -305,7 +329,7 @@ struct Replay {
   int duplicates = 0, stale = 0;
   void Apply(const std::vector<Row>& rows) {
     for (const auto& r : rows) {
-      const auto j = nlohmann::json::parse(r.op == 'd' ? r.change.before : r.json);
+      const auto j = nlohmann::json::parse(r.op == 'd' ? r.before : r.json);
       const int64_t id = j["id"].get<int64_t>();
       if (!seen.insert({id, r.change.position}).second) ++duplicates;
       if (r.op == 'r' && last.count(id) && last[id] != r.json) {
