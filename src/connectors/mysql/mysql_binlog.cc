@@ -17,9 +17,9 @@ struct Reader {
     if (!ok || s.size() - p < n || p > s.size()) ok = false;
     return ok;
   }
-  // n in [1, 8]. With 8 bytes left, one unaligned load (the host is little-endian).
+  // n in [0, 8]. With 8 bytes left, one unaligned load (the host is little-endian).
   uint64_t Le(size_t n) {
-    if (!Has(n)) return 0;
+    if (n == 0 || !Has(n)) return 0;
     uint64_t v = 0;
     if (s.size() - p >= 8) {
       std::memcpy(&v, s.data() + p, 8);
@@ -32,7 +32,7 @@ struct Reader {
     return v;
   }
   uint64_t Be(size_t n) {
-    if (!Has(n)) return 0;
+    if (n == 0 || !Has(n)) return 0;
     uint64_t v = 0;
     if (s.size() - p >= 8) {
       std::memcpy(&v, s.data() + p, 8);
