@@ -49,14 +49,15 @@ class RecordBatch {
     int64_t txid = 0;      // source transaction id (PostgreSQL xid; 0 when unknown)
     int64_t commit_us = 0;  // commit time, µs since the epoch (0 for snapshot reads)
     std::string before;    // the old row as a JSON object, when the source sent one ("" otherwise)
-    // Or the old row typed: row `before_row` of `before_rows` (-1: none). A delete needs neither:
-    // its row is the old row.
+    // Or the old row typed: row `before_row` of `before_rows` (-1: none). A delete without either
+    // has its own row as the old row.
     int64_t before_row = -1;
   };
   std::vector<ChangeSource> changes;
-  // The old rows of updates, with this batch's schema, that ChangeSource::before_row indexes. A
-  // source fills it only when the sink writes before images (ConnectorContext::before_images):
-  // typed rows cost a fraction of JSON text, and are rendered only where they are written.
+  // The old rows that ChangeSource::before_row indexes, with this batch's schema; `unchanged` there
+  // marks columns the source did not send (a key-only old row). A source fills it only when the
+  // sink writes before images (ConnectorContext::before_images): typed rows cost a fraction of
+  // JSON text, and are rendered only where they are written.
   std::shared_ptr<const RecordBatch> before_rows;
   // The source database (or schema) and table of the changes, for the changelog `source` field.
   std::string source_db;

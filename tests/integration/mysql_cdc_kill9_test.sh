@@ -148,23 +148,15 @@ run_workload 1 &
 WORKLOAD_PID=$!
 
 kill_loop() {  # DIR: kill -9 KILLS_WANTED times at random moments of runs that stream live changes
-  local dir=$1 kills=0 ends=0 n=0
-  while [ "$kills" -lt "$KILLS_WANTED" ]; do
-    n=$((n + 1))
-    start_bg "$dir/run.out" "$dir/run.err.$n" run "$dir/live.yaml" --json
-    rand_sleep "$KILL_MIN_MS" "$KILL_MAX_MS"
-    kill -9 "$BG" 2>/dev/null
-    wait_bg "$BG"
-    if [ "$BG_RC" -eq 137 ]; then
-      kills=$((kills + 1))
-    elif [ "$BG_RC" -eq 0 ]; then
-      ends=$((ends + 1))
-    else
-      nok "$(basename "$dir"): a run failed (exit $BG_RC)" "$(tail -5 "$dir/run.err.$n")"
-      return
-    fi
-  done
-  ok "$(basename "$dir"): killed -9 $kills times while streaming ($ends runs ended by themselves)"
+  local dir=$1
+  pushd "$dir" >/dev/null || return
+  kill9_runs "$KILLS_WANTED" "$KILL_MIN_MS" "$KILL_MAX_MS" run "$dir/live.yaml" --json
+  popd >/dev/null || return
+  if [ "$KILL_FAILS" -gt 0 ]; then
+    nok "$(basename "$dir"): a run failed ($KILL_FAILS)" "$(tail -5 "$dir/run.err")"
+    return
+  fi
+  ok "$(basename "$dir"): killed -9 $KILL_DONE times while streaming ($KILL_ENDS runs ended by themselves)"
 }
 
 section "kill -9 during CDC into a MariaDB replica (mysql sink, replicate)"

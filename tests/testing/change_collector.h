@@ -1,7 +1,7 @@
 #pragma once
 // A collecting Emitter for change sources (cdc, trigger) driven through the Source interface in
 // tests: it keeps every envelope and acknowledges each boundary with positions (OnCommitted), as
-// the runtime does after a sink commit.
+// the runtime does after a sink commit. LatestPositions serves every collecting emitter of tests.
 
 #include <string>
 #include <vector>
@@ -11,6 +11,15 @@
 #include "core/record_batch.h"
 
 namespace sluice::testing {
+
+// The latest value of every position in `envelopes`, as the commits would have stored them.
+inline StateMap LatestPositions(const std::vector<Envelope>& envelopes) {
+  StateMap m;
+  for (const auto& e : envelopes) {
+    for (const auto& p : e.positions) m[{p.stream, p.key}] = p.value;
+  }
+  return m;
+}
 
 struct ChangeRow {
   std::string stream;
@@ -59,13 +68,7 @@ class ChangeCollector : public Emitter {
     for (const auto& r : Rows()) ops += r.op;
     return ops;
   }
-  StateMap State() const {
-    StateMap m;
-    for (const auto& e : envelopes) {
-      for (const auto& p : e.positions) m[{p.stream, p.key}] = p.value;
-    }
-    return m;
-  }
+  StateMap State() const { return LatestPositions(envelopes); }
 };
 
 }  // namespace sluice::testing

@@ -214,8 +214,6 @@ struct CdcTable {
   bl::TableMap map;
   std::vector<int> map_to_col;
   std::vector<int> col_to_map;
-  std::vector<std::string> json_keys;  // per map column: "name": (JSON of before images)
-  size_t json_size = 64;               // a guess of a before image's length, for reserve
   // Rows decoded and not yet emitted, and the old rows of their updates (before images).
   std::unique_ptr<RecordBatchBuilder> builder;
   std::unique_ptr<RecordBatchBuilder> before;
@@ -488,6 +486,19 @@ bool AppendCell(ColumnBuilder& b, const SourceColumn& col, const bl::Cell& c, ui
   return *why = "unsupported", false;
 }
 
+// A snapshot row (the `n`th of the table's copy) that `reader` could not type, as a reject.
+RejectedRow SnapshotReject(const CdcTable& t, int64_t n, const RowIssue& issue, const RowReader& reader) {
+  RejectedRow rej;
+  rej.stream = t.stream;
+  rej.origin = t.db + "." + t.name + "@snapshot:" + std::to_string(n);
+  rej.position_key = rej.origin;
+  rej.raw = reader.RowJson();
+  rej.rule = "type";
+  rej.column = issue.column;
+  rej.reason = issue.reason;
+  return rej;
+}
+
 class MysqlCdcSource final : public Source {
  public:
   MysqlCdcSource(ConnectorContext ctx, CdcConfig cfg) : ctx_(std::move(ctx)), cfg_(std::move(cfg)) {
@@ -511,6 +522,8 @@ class MysqlCdcSource final : public Source {
   // Creates the watermark table when missing and writes this pipeline's row once.
   Status PrepareWatermarks();
   Status WriteWatermark(const std::string& mark);
+  // The first table whose snapshot is still to copy, or tables_.size().
+  size_t NextSnapshotTable() const;
   bool SnapshotPending() const;
   bool StreamIdle();
   // Writes the low watermark, selects the next chunk of the first table whose copy is not done,
@@ -541,6 +554,7 @@ class MysqlCdcSource final : public Source {
   // when the sink writes them.
   void AppendRow(CdcTable& t, char op, const std::vector<bl::Cell>& cells,
                  const std::vector<bl::Cell>* before);
+  // A decoded row as JSON, by the table map's column names: the raw row of a reject.
   std::string CellsJson(const CdcTable& t, const std::vector<bl::Cell>& cells) const;
   Status FlushTable(CdcTable& t, Emitter& out);
   Status FlushAll(Emitter& out, bool flush);
@@ -1068,21 +1082,16 @@ bool MysqlCdcSource::StreamIdle() {
   return poll(&pfd, 1, kIdleFlushMs) == 0;
 }
 
-bool MysqlCdcSource::SnapshotPending() const {
-  for (const auto& t : tables_) {
-    if (t.state && !t.state->snapshot_done) return true;
-  }
-  return false;
+size_t MysqlCdcSource::NextSnapshotTable() const {
+  size_t i = 0;
+  while (i < tables_.size() && !(tables_[i].state && !tables_[i].state->snapshot_done)) ++i;
+  return i;
 }
 
+bool MysqlCdcSource::SnapshotPending() const { return NextSnapshotTable() < tables_.size(); }
+
 Status MysqlCdcSource::StartChunk(Emitter& out) {
-  size_t ti = tables_.size();
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    if (tables_[i].state && !tables_[i].state->snapshot_done) {
-      ti = i;
-      break;
-    }
-  }
+  const size_t ti = NextSnapshotTable();
   if (ti == tables_.size()) return Status::OK();
   CdcTable& t = tables_[ti];
   // The catalog's columns are what a SELECT returns now. Between transactions the stream maps
@@ -1125,15 +1134,7 @@ Status MysqlCdcSource::StartChunk(Emitter& out) {
       pending_bytes_ += reader->row_bytes();
       const int64_t n = t.state->snapshot_rows + c.selected;
       if (!issue.column.empty()) {
-        RejectedRow rej;
-        rej.stream = t.stream;
-        rej.origin = t.db + "." + t.name + "@snapshot:" + std::to_string(n);
-        rej.position_key = rej.origin;
-        rej.raw = reader->RowJson();
-        rej.rule = "type";
-        rej.column = issue.column;
-        rej.reason = issue.reason;
-        c.rejects.push_back(std::move(rej));
+        c.rejects.push_back(SnapshotReject(t, n, issue, *reader));
       } else {
         b.CommitRow(n);
       }
@@ -1382,15 +1383,7 @@ Status MysqlCdcSource::SnapshotTable(CdcTable& t, Connection& conn, const GtidSe
     ++t.state->snapshot_rows;
     pending_bytes_ += reader->row_bytes();
     if (!issue.column.empty()) {
-      RejectedRow rej;
-      rej.stream = t.stream;
-      rej.origin = t.db + "." + t.name + "@snapshot:" + std::to_string(t.state->snapshot_rows);
-      rej.position_key = rej.origin;
-      rej.raw = reader->RowJson();
-      rej.rule = "type";
-      rej.column = issue.column;
-      rej.reason = issue.reason;
-      t.rejects.push_back(std::move(rej));
+      t.rejects.push_back(SnapshotReject(t, t.state->snapshot_rows, issue, *reader));
     } else {
       t.builder->CommitRow(t.state->snapshot_rows);
       t.ops.push_back('r');
@@ -1640,30 +1633,20 @@ Status MysqlCdcSource::OnTableMap(std::string_view body, Emitter& out) {
     }
   }
   t.map = std::move(map);
-  t.json_keys.clear();
-  t.json_size = 2;
-  for (const auto& c : t.map.columns) {
-    std::string key;
-    AppendJsonString(key, c.name);
-    key += ':';
-    t.json_size += key.size() + 16;
-    t.json_keys.push_back(std::move(key));
-  }
   t.map_id = id;
   table_ids_[id] = it->second;
   return Status::OK();
 }
 
 std::string MysqlCdcSource::CellsJson(const CdcTable& t, const std::vector<bl::Cell>& cells) const {
-  std::string out;
-  out.reserve(t.json_size);
-  out += '{';
+  std::string out = "{";
   bool first = true;
-  for (size_t i = 0; i < cells.size() && i < t.json_keys.size(); ++i) {
+  for (size_t i = 0; i < cells.size() && i < t.map.columns.size(); ++i) {
     if (cells[i].kind == bl::Cell::Kind::kAbsent) continue;
     if (!first) out += ',';
     first = false;
-    out += t.json_keys[i];
+    AppendJsonString(out, t.map.columns[i].name);
+    out += ':';
     AppendCellJson(cells[i], out);
   }
   out += '}';

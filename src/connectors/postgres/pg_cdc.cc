@@ -69,6 +69,17 @@ bool ValidSlotName(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
 }
 
+// Pads each column's marks (RecordBatch::unchanged) that has any to `rows`; whether any has.
+bool PadMarks(std::vector<std::vector<uint8_t>>& marks, int64_t rows) {
+  bool any = false;
+  for (auto& m : marks) {
+    if (m.empty()) continue;
+    m.resize(static_cast<size_t>(rows), 0);
+    any = true;
+  }
+  return any;
+}
+
 }  // namespace
 
 // ---- replication connection helpers ----
@@ -496,24 +507,10 @@ Status CdcSource::FlushTable(CdcTable& t, Emitter& out) {
     auto batch = std::const_pointer_cast<RecordBatch>(t.builder->Finish(t.stream, t.qualified));
     batch->ops = std::move(t.ops);
     batch->changes = std::move(t.changes);
-    bool any_unchanged = false;
-    for (auto& u : t.unchanged) {
-      if (!u.empty()) {
-        u.resize(static_cast<size_t>(n), 0);
-        any_unchanged = true;
-      }
-    }
-    if (any_unchanged) batch->unchanged = std::move(t.unchanged);
+    if (PadMarks(t.unchanged, n)) batch->unchanged = std::move(t.unchanged);
     if (const int64_t nb = t.before->num_rows(); nb > 0) {
       auto before = std::const_pointer_cast<RecordBatch>(t.before->Finish(t.stream, t.qualified));
-      bool any_absent = false;
-      for (auto& a : t.before_absent) {
-        if (!a.empty()) {
-          a.resize(static_cast<size_t>(nb), 0);
-          any_absent = true;
-        }
-      }
-      if (any_absent) before->unchanged = std::move(t.before_absent);
+      if (PadMarks(t.before_absent, nb)) before->unchanged = std::move(t.before_absent);
       batch->before_rows = std::move(before);
     }
     batch->source_db = database_;

@@ -116,6 +116,8 @@ class CdcSource : public Source {
   Status CheckSnapshotSupport() const;
   void SaveSchema(const CdcTable& t);
   // pg_cdc_snapshot.cc
+  // The first table whose snapshot is still to copy, or tables_.size().
+  size_t NextSnapshotTable() const;
   bool SnapshotPending() const;
   // Writes the low watermark, selects the next chunk of the first table whose copy is not done,
   // writes the high watermark.

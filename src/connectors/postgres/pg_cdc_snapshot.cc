@@ -103,12 +103,13 @@ bool CdcChunk::Sees(uint32_t xid) const {
   return XidBefore(xid, xmax) && !xip.count(xid);
 }
 
-bool CdcSource::SnapshotPending() const {
-  for (const auto& t : tables_) {
-    if (t.state && !t.state->snapshot_done) return true;
-  }
-  return false;
+size_t CdcSource::NextSnapshotTable() const {
+  size_t i = 0;
+  while (i < tables_.size() && !(tables_[i].state && !tables_[i].state->snapshot_done)) ++i;
+  return i;
 }
+
+bool CdcSource::SnapshotPending() const { return NextSnapshotTable() < tables_.size(); }
 
 Status CdcSource::EmitWatermark(const std::string& content) {
   return snap_
@@ -118,13 +119,7 @@ Status CdcSource::EmitWatermark(const std::string& content) {
 }
 
 Status CdcSource::StartChunk() {
-  size_t ti = tables_.size();
-  for (size_t i = 0; i < tables_.size(); ++i) {
-    if (tables_[i].state && !tables_[i].state->snapshot_done) {
-      ti = i;
-      break;
-    }
-  }
+  const size_t ti = NextSnapshotTable();
   if (ti == tables_.size()) return Status::OK();
   CdcTable& t = tables_[ti];
   if (!snap_) {

@@ -22,6 +22,7 @@
 #include "connectors/mysql/mysql_conn.h"
 #include "core/record_batch.h"
 #include "core/values.h"
+#include "testing/change_collector.h"
 
 namespace sluice::testing {
 
@@ -103,13 +104,7 @@ class CollectingEmitter : public Emitter {
     return n;
   }
   // The latest value of every position, as a commit would store them.
-  StateMap Positions() const {
-    StateMap out;
-    for (const auto& e : envelopes) {
-      for (const auto& p : e.positions) out[{p.stream, p.key}] = p.value;
-    }
-    return out;
-  }
+  StateMap Positions() const { return LatestPositions(envelopes); }
   std::vector<Envelope> envelopes;
   std::atomic<bool> stop{false};
   int stop_after = 0;

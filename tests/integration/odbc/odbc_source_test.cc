@@ -21,6 +21,7 @@
 #include "core/record_batch.h"
 #include "core/strings.h"
 #include "core/values.h"
+#include "testing/change_collector.h"
 
 namespace sluice {
 namespace {
@@ -82,13 +83,7 @@ class Collector : public Emitter {
     for (const auto& e : envelopes) n += e.rows_skipped;
     return n;
   }
-  StateMap State() const {
-    StateMap m;
-    for (const auto& e : envelopes) {
-      for (const auto& p : e.positions) m[{p.stream, p.key}] = p.value;
-    }
-    return m;
-  }
+  StateMap State() const { return testing::LatestPositions(envelopes); }
 };
 
 class OdbcPostgresTest : public ::testing::Test {
